@@ -1,0 +1,162 @@
+/* images.c - which images make a Tracardi stack. */
+#include "tracardi/images.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/ref.h"
+#include "util/xalloc.h"
+
+const struct tracardi_image tracardi_images[] = {
+    {"api", "tracardi/tracardi-api", ROLE_API, {0, 0, 0}},
+    {"gui", "tracardi/tracardi-gui", ROLE_GUI, {0, 0, 0}},
+    /* Migrations run in the update worker from 0.8.1 on. */
+    {"update-worker", "tracardi/update-worker", ROLE_WORKER, {0, 8, 1}},
+    {"apm", "tracardi/apm", ROLE_WORKER, {0, 8, 2}},
+};
+const size_t tracardi_images_count = sizeof(tracardi_images) / sizeof(tracardi_images[0]);
+
+const char *stack_role_name(enum stack_role r)
+{
+    switch (r) {
+    case ROLE_API: return "api";
+    case ROLE_GUI: return "gui";
+    case ROLE_WORKER: return "worker";
+    case ROLE_REDIS: return "redis";
+    case ROLE_ELASTIC: return "elasticsearch";
+    case ROLE_MYSQL: return "mysql";
+    case ROLE_EDGE: return "edge";
+    case ROLE_OTHER: break;
+    }
+    return "other";
+}
+
+const struct tracardi_image *tracardi_image_by_key(const char *key)
+{
+    for (size_t i = 0; i < tracardi_images_count; i++)
+        if (strcmp(tracardi_images[i].key, key) == 0)
+            return &tracardi_images[i];
+    return NULL;
+}
+
+int tracardi_image_in_release(const struct tracardi_image *img, const struct tversion *v)
+{
+    return tversion_at_least(v, img->since[0], img->since[1], img->since[2]);
+}
+
+int registry_prefix_check(const char *prefix, struct tu_err *err)
+{
+    if (!prefix || !*prefix)
+        return tu_err_set(err, TU_ERR_USAGE, "empty registry");
+    if (strstr(prefix, "://")) {
+        tu_err_set(err, TU_ERR_USAGE, "registry '%.100s' must not have a scheme", prefix);
+        tu_err_hint(err, "write HOST[:PORT][/PATH], e.g. --registry 127.0.0.1:5000");
+        return -1;
+    }
+    if (prefix[strlen(prefix) - 1] == '/')
+        return tu_err_set(err, TU_ERR_USAGE, "registry '%.100s' must not end with '/'", prefix);
+    char *probe = xasprintf("%s/tracardi/tracardi-api", prefix);
+    struct image_ref r;
+    struct tu_err e;
+    int rc = image_ref_parse(probe, &r, &e);
+    free(probe);
+    /* The prefix must begin with an explicit registry host, not a Docker Hub namespace. */
+    int ok = 0;
+    if (rc == 0) {
+        size_t dl = strlen(r.domain);
+        ok = strncmp(prefix, r.domain, dl) == 0 && (prefix[dl] == '\0' || prefix[dl] == '/');
+    }
+    image_ref_free(&r);
+    if (!ok) {
+        tu_err_set(err, TU_ERR_USAGE, "invalid registry '%.100s'", prefix);
+        tu_err_hint(err, "write HOST[:PORT][/PATH] with a host that has a dot or a port, or docker.io");
+        return -1;
+    }
+    return 0;
+}
+
+char *tracardi_image_ref(const char *prefix, const char *path, const char *tag)
+{
+    return xasprintf("%s/%s:%s", prefix, path, tag);
+}
+
+enum stack_role tracardi_image_role(const char *image, const char *prefix, const char **key)
+{
+    if (key)
+        *key = NULL;
+    struct image_ref r, p;
+    struct tu_err e;
+    if (!image || image_ref_parse(image, &r, &e) < 0)
+        return ROLE_OTHER;
+    char *probe = xasprintf("%s/x", prefix);
+    if (image_ref_parse(probe, &p, &e) < 0) {
+        free(probe);
+        image_ref_free(&r);
+        return ROLE_OTHER;
+    }
+    free(probe);
+    /* p.path is "[PATH/]x": the prefix's own path plus the probe component. */
+    size_t ppath_len = strlen(p.path) - 1;
+    enum stack_role role = ROLE_OTHER;
+    if (strcmp(r.domain, p.domain) == 0 && strncmp(r.path, p.path, ppath_len) == 0) {
+        const char *rest = r.path + ppath_len;
+        if (strncmp(rest, "tracardi/", 9) == 0 && !strchr(rest + 9, '/') && rest[9]) {
+            role = ROLE_WORKER;
+            for (size_t i = 0; i < tracardi_images_count; i++) {
+                if (strcmp(tracardi_images[i].path, rest) == 0) {
+                    role = tracardi_images[i].role;
+                    if (key)
+                        *key = tracardi_images[i].key;
+                }
+            }
+        }
+    }
+    image_ref_free(&r);
+    image_ref_free(&p);
+    return role;
+}
+
+static int last_component_is(const char *image, const char *const *names)
+{
+    struct image_ref r;
+    struct tu_err e;
+    if (!image || image_ref_parse(image, &r, &e) < 0)
+        return 0;
+    const char *last = strrchr(r.path, '/');
+    last = last ? last + 1 : r.path;
+    int hit = 0;
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(last, names[i]) == 0)
+            hit = 1;
+    image_ref_free(&r);
+    return hit;
+}
+
+enum stack_role infra_role_guess(const char *image, const char *service)
+{
+    static const char *const redis[] = {"redis", "redis-stack-server", NULL};
+    static const char *const elastic[] = {"elasticsearch", "opensearch", NULL};
+    static const char *const mysql[] = {"mysql", "mariadb", NULL};
+    static const char *const edge[] = {"nginx", NULL};
+    if (service) {
+        if (strcmp(service, "edge") == 0)
+            return ROLE_EDGE;
+        for (size_t i = 0; redis[i]; i++)
+            if (strcmp(service, redis[i]) == 0)
+                return ROLE_REDIS;
+        if (strcmp(service, "elasticsearch") == 0 || strcmp(service, "elastic") == 0 ||
+            strcmp(service, "es") == 0)
+            return ROLE_ELASTIC;
+        if (strcmp(service, "mysql") == 0 || strcmp(service, "mariadb") == 0)
+            return ROLE_MYSQL;
+    }
+    if (last_component_is(image, redis))
+        return ROLE_REDIS;
+    if (last_component_is(image, elastic))
+        return ROLE_ELASTIC;
+    if (last_component_is(image, mysql))
+        return ROLE_MYSQL;
+    if (last_component_is(image, edge))
+        return ROLE_EDGE;
+    return ROLE_OTHER;
+}
