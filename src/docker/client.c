@@ -299,6 +299,13 @@ long docker_call_raw(struct docker *d, const char *method, const char *path,
     return call(d, method, path, 1, body, body_len, content_type, NULL, out, NULL, err);
 }
 
+long docker_call_bytes(struct docker *d, const char *method, const char *path, struct buf *out,
+                       struct tu_err *err)
+{
+    buf_init(out, 0);
+    return call(d, method, path, 1, NULL, 0, NULL, NULL, NULL, out, err);
+}
+
 /* ---- negotiation ---- */
 
 struct ping_headers {
@@ -448,10 +455,21 @@ void docker_stream_free(struct docker_stream *s)
     memset(s, 0, sizeof(*s));
 }
 
+static long now_ms(void);
+
+static size_t stream_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    struct docker_stream *s = ud;
+    s->last_byte_ms = now_ms();
+    return size * nmemb;
+}
+
 static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct docker_stream *s = ud;
     size_t n = size * nmemb;
+    s->last_byte_ms = now_ms();
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300) {
@@ -482,10 +500,13 @@ static void stream_start(struct docker *d, struct docker_stream *s)
                         (const char *const *)s->headers, &list, s->errbuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-    /* No total timeout: pulls and event streams legitimately run long. A stall is an error. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, d->stall_timeout_s);
+    /* No total timeout: pulls and event streams legitimately run long. A stall (no
+     * byte for stall_timeout_s) is an error, checked in docker_run_streams: curl's
+     * low-speed limit averages over a window and notices a stall seconds late. */
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(c, CURLOPT_PRIVATE, s);
+    s->last_byte_ms = now_ms();
     s->easy = c;
     s->slist = list;
 }
@@ -497,11 +518,7 @@ static void stream_done(struct docker_stream *s, CURLcode cr)
     if (s->err.kind != TU_ERR_NONE)
         return;  /* the write callback already said why */
     if (cr != CURLE_OK && !(cr == CURLE_WRITE_ERROR && s->stopped)) {
-        if (cr == CURLE_OPERATION_TIMEDOUT && s->status)
-            tu_err_set(&s->err, TU_ERR_TIMEOUT, "the docker daemon sent nothing for %ld s",
-                       s->d->stall_timeout_s);
-        else
-            transport_error(s->d, &s->err, cr, s->errbuf);
+        transport_error(s->d, &s->err, cr, s->errbuf);
         return;
     }
     if (s->status < 200 || s->status >= 300) {
@@ -553,8 +570,22 @@ int docker_run_streams(struct docker *d, struct docker_stream **streams, size_t 
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
             stream_done(s, msg->data.result);
             curl_multi_remove_handle(m, msg->easy_handle);
+            if (s->on_done)
+                s->on_done(s->ud, s);
         }
-        if (tick && now_ms() - last_tick >= tick_ms) {
+        long now = now_ms();
+        for (size_t i = 0; i < n; i++) {
+            struct docker_stream *s = streams[i];
+            if (s->done || now - s->last_byte_ms < d->stall_timeout_s * 1000L)
+                continue;
+            curl_multi_remove_handle(m, s->easy);
+            curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &s->status);
+            s->done = 1;
+            tu_err_set(&s->err, TU_ERR_TIMEOUT, "the docker daemon sent nothing for %ld s", d->stall_timeout_s);
+            if (s->on_done)
+                s->on_done(s->ud, s);
+        }
+        if (tick && now - last_tick >= tick_ms) {
             last_tick = now_ms();
             if (tick(tick_ud)) {
                 aborted = 1;

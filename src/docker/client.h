@@ -52,6 +52,10 @@ long docker_call_raw(struct docker *d, const char *method, const char *path,
                      const void *body, size_t body_len, const char *content_type,
                      json_t **out, struct tu_err *err);
 
+/* Same as docker_call, but hands back the raw body (capped at max_body). */
+long docker_call_bytes(struct docker *d, const char *method, const char *path, struct buf *out,
+                       struct tu_err *err);
+
 /* A streaming transfer: the response is fed to on_line one JSON line at a time
  * (on 2xx), or collected as an error body otherwise. Several transfers can run
  * at once through docker_run_streams. */
@@ -63,11 +67,13 @@ struct docker_stream {
     char **headers;              /* owned NULL-terminated list or NULL */
     jsonl_line_fn on_line;
     void *ud;
+    void (*on_done)(void *ud, struct docker_stream *s); /* optional: called as it ends */
     /* results */
     long status;
     struct tu_err err;           /* kind NONE when the transfer itself succeeded */
     int stopped;                 /* on_line asked to stop */
     int done;                    /* the transfer ended (either way) */
+    long last_byte_ms;           /* when the daemon last sent anything (stall detection) */
     /* internal */
     void *easy;
     void *slist;

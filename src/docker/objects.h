@@ -19,3 +19,25 @@ int docker_container_list(struct docker *d, const char *filters, json_t **out, s
 int docker_container_inspect(struct docker *d, const char *id, json_t **out, struct tu_err *err);
 
 #endif
+
+/* ---- containers: lifecycle ---- */
+
+/* POST /containers/create?name=; body is the create JSON. Sets *id_out (the caller frees). */
+int docker_container_create(struct docker *d, const char *name, json_t *body, char **id_out,
+                            struct tu_err *err);
+/* POST /containers/{id}/start; "already started" (304) is success. */
+int docker_container_start(struct docker *d, const char *id, struct tu_err *err);
+/* POST /containers/{id}/stop?t=; "already stopped" (304) is success. */
+int docker_container_stop(struct docker *d, const char *id, int timeout_s, struct tu_err *err);
+/* POST /containers/{id}/kill?signal= */
+int docker_container_kill(struct docker *d, const char *id, const char *signal, struct tu_err *err);
+/* DELETE /containers/{id}?force=&v=; a container already gone is success. */
+int docker_container_remove(struct docker *d, const char *id, int force, struct tu_err *err);
+/* POST /networks/{net}/connect with aliases (NULL-terminated or NULL). */
+int docker_network_connect(struct docker *d, const char *net, const char *id, const char *const *aliases,
+                           struct tu_err *err);
+/* PUT /containers/{id}/archive?path=DIR with one file NAME holding data (a tar made with libarchive). */
+int docker_put_file(struct docker *d, const char *id, const char *dir, const char *name, const void *data,
+                    size_t len, int mode, struct tu_err *err);
+/* The last `tail` lines of a container's stdout and stderr, decoded (the caller frees). */
+int docker_container_logs(struct docker *d, const char *id, int tail, char **out, struct tu_err *err);

@@ -84,35 +84,38 @@ enum stack_role tracardi_image_role(const char *image, const char *prefix, const
 {
     if (key)
         *key = NULL;
-    struct image_ref r, p;
+    struct image_ref r;
     struct tu_err e;
-    if (!image || image_ref_parse(image, &r, &e) < 0)
+    if (!image || !prefix || image_ref_parse(image, &r, &e) < 0)
         return ROLE_OTHER;
-    char *probe = xasprintf("%s/x", prefix);
-    if (image_ref_parse(probe, &p, &e) < 0) {
-        free(probe);
-        image_ref_free(&r);
-        return ROLE_OTHER;
-    }
-    free(probe);
-    /* p.path is "[PATH/]x": the prefix's own path plus the probe component. */
-    size_t ppath_len = strlen(p.path) - 1;
+    /* The prefix is HOST[:PORT][/PATH]: compare host and path separately, since a
+     * one-part Docker Hub path would otherwise be normalised to "library/…". */
+    const char *slash = strchr(prefix, '/');
+    size_t host_len = slash ? (size_t)(slash - prefix) : strlen(prefix);
+    const char *ppath = slash ? slash + 1 : "";
+    int host_ok = (strlen(r.domain) == host_len && strncmp(r.domain, prefix, host_len) == 0) ||
+                  (strcmp(r.domain, DOCKER_HUB_DOMAIN) == 0 && host_len == 15 &&
+                   strncmp(prefix, "index.docker.io", 15) == 0);
     enum stack_role role = ROLE_OTHER;
-    if (strcmp(r.domain, p.domain) == 0 && strncmp(r.path, p.path, ppath_len) == 0) {
-        const char *rest = r.path + ppath_len;
-        if (strncmp(rest, "tracardi/", 9) == 0 && !strchr(rest + 9, '/') && rest[9]) {
-            role = ROLE_WORKER;
-            for (size_t i = 0; i < tracardi_images_count; i++) {
-                if (strcmp(tracardi_images[i].path, rest) == 0) {
-                    role = tracardi_images[i].role;
-                    if (key)
-                        *key = tracardi_images[i].key;
-                }
+    size_t pl = strlen(ppath);
+    const char *rest = NULL;
+    if (host_ok) {
+        if (pl == 0)
+            rest = r.path;
+        else if (strncmp(r.path, ppath, pl) == 0 && r.path[pl] == '/')
+            rest = r.path + pl + 1;
+    }
+    if (rest && strncmp(rest, "tracardi/", 9) == 0 && rest[9] && !strchr(rest + 9, '/')) {
+        role = ROLE_WORKER;
+        for (size_t i = 0; i < tracardi_images_count; i++) {
+            if (strcmp(tracardi_images[i].path, rest) == 0) {
+                role = tracardi_images[i].role;
+                if (key)
+                    *key = tracardi_images[i].key;
             }
         }
     }
     image_ref_free(&r);
-    image_ref_free(&p);
     return role;
 }
 

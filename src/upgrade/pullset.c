@@ -52,6 +52,7 @@ void pull_job_free(struct pull_job *job)
 struct line_ctx {
     struct pull_job *job;
     const struct pull_observer *obs;
+    struct docker *d;
 };
 
 static int on_line(void *ud, const char *line, size_t len)
@@ -74,6 +75,34 @@ static char *local_digest(struct docker *d, const char *ref, const char *repo)
     char *out = dg ? xstrdup(dg) : NULL;
     json_decref(img);
     return out;
+}
+
+/* Runs as each pull ends, so that progress shows it at once. */
+static void finish_job(void *ud, struct docker_stream *s)
+{
+    struct line_ctx *lc = ud;
+    struct pull_job *job = lc->job;
+    job->finished_ms = pull_now_ms();
+    if (s->err.kind != TU_ERR_NONE) {
+        job->err = s->err;
+    } else if (!s->done) {
+        tu_err_set(&job->err, TU_ERR_IO, "interrupted");
+    } else if (job->prog.failed) {
+        /* The daemon said 200 and then reported the failure in the stream. */
+        tu_err_set(&job->err, TU_ERR_HTTP, "%s", job->prog.error);
+    } else {
+        char *dg = local_digest(lc->d, job->ref, job->repo);
+        if (!dg && job->prog.digest[0])
+            dg = xstrdup(job->prog.digest);
+        if (!dg)
+            tu_err_set(&job->err, TU_ERR_PROTOCOL, "the pull ended but the image has no repository digest");
+        job->digest = dg;
+        job->ok = dg != NULL;
+    }
+    if (!job->ok)
+        tu_err_prefix(&job->err, "cannot pull '%s': ", job->ref);
+    if (lc->obs && lc->obs->event)
+        lc->obs->event(lc->obs->ud, job, job->ok ? PULL_EV_DONE : PULL_EV_ERROR);
 }
 
 static int obs_tick(void *ud)
@@ -133,7 +162,9 @@ int pullset_run(struct docker *d, struct pull_job *jobs, size_t n, const struct 
         const char *headers[] = {hdr, NULL};
         lcs[i].job = job;
         lcs[i].obs = obs;
+        lcs[i].d = d;
         docker_stream_init(&job->stream, "POST", path, NULL, hdr ? headers : NULL, on_line, &lcs[i]);
+        job->stream.on_done = finish_job;
         secret_free(hdr);
         free(path);
         streams[i] = &job->stream;
@@ -147,28 +178,9 @@ int pullset_run(struct docker *d, struct pull_job *jobs, size_t n, const struct 
 
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
-        struct pull_job *job = &jobs[i];
-        job->finished_ms = pull_now_ms();
-        if (job->stream.err.kind != TU_ERR_NONE) {
-            job->err = job->stream.err;
-        } else if (job->prog.failed) {
-            /* The daemon said 200 and then reported the failure in the stream. */
-            tu_err_set(&job->err, TU_ERR_HTTP, "%s", job->prog.error);
-        } else {
-            char *dg = local_digest(d, job->ref, job->repo);
-            if (!dg && job->prog.digest[0])
-                dg = xstrdup(job->prog.digest);
-            if (!dg)
-                tu_err_set(&job->err, TU_ERR_PROTOCOL, "the pull ended but the image has no repository digest");
-            job->digest = dg;
-            job->ok = dg != NULL;
-        }
-        if (!job->ok) {
-            failed++;
-            tu_err_prefix(&job->err, "cannot pull '%s': ", job->ref);
-        }
-        if (obs && obs->event)
-            obs->event(obs->ud, job, job->ok ? PULL_EV_DONE : PULL_EV_ERROR);
+        if (!jobs[i].finished_ms)  /* aborted before it ended */
+            finish_job(&lcs[i], &jobs[i].stream);
+        failed += !jobs[i].ok;
     }
     if (failed) {
         tu_err_set(err, TU_ERR_HTTP, "%d of %zu pulls failed", failed, n);
