@@ -1,0 +1,334 @@
+/* worker.c - the update-worker stand-in: takes migration jobs from Redis and copies the data */
+#include "api.h"
+#include "redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 500
+#define POLL_MS 100
+#define POLL_LIMIT 6000   /* ten minutes of polling one reindex task */
+
+struct run {
+	struct es_conn es;
+	const char *task_index;
+	const char *job_id;
+	json_t *orchestrator;
+};
+
+static void save_task(struct run *run, json_t *task)
+{
+	long st;
+	char *path = xasprintf("/%s/_doc/%s", run->task_index, json_string_value(json_object_get(task, "id")));
+	json_decref(es_call(&run->es, "PUT", path, task, &st));
+	if (st != 200 && st != 201)
+		logmsg("error: task '%s' not saved (HTTP %ld)", json_string_value(json_object_get(task, "id")), st);
+	free(path);
+}
+
+static json_t *new_task(struct run *run, const char *id, const char *name, json_t *params)
+{
+	char ts[32];
+	iso_time(ts, sizeof ts);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:O, s:s}", "id", id, "name", name, "timestamp", ts,
+			 "status", "running", "type", "upgrade", "progress", 0.0, "event_type", "missing",
+			 "params", params, "task_id", run->job_id);
+}
+
+static void set_progress(struct run *run, json_t *task, const char *status, double progress)
+{
+	json_object_set_new(task, "status", json_string(status));
+	json_object_set_new(task, "progress", json_real(progress));
+	save_task(run, task);
+}
+
+static long count_docs(struct run *run, const char *index)
+{
+	long st;
+	char *path = xasprintf("/%s/_count", index);
+	json_t *r = es_call(&run->es, "GET", path, NULL, &st);
+	long n = st == 200 ? (long)json_integer_value(json_object_get(r, "count")) : -1;
+	json_decref(r);
+	free(path);
+	return n;
+}
+
+/* The real worker swaps the month partition for a quarter computed as (month % 4) + 1. */
+static char *one_index_target(const struct naming *nm, const char *to)
+{
+	size_t len = strlen(to);
+	size_t i = len;
+	while (i > 0 && to[i - 1] >= '0' && to[i - 1] <= '9')
+		i--;
+	if (i == len || i < 6 || to[i - 1] != '-')
+		return xstrdup(to);
+	size_t y = i - 1;
+	if (y < 4)
+		return xstrdup(to);
+	for (size_t k = y - 4; k < y; k++)
+		if (to[k] < '0' || to[k] > '9')
+			return xstrdup(to);
+	return xasprintf("%.*s%d-q%d", (int)(y - 4), to, nm->year, (nm->month % 4) + 1);
+}
+
+/* First run: Elasticsearch's _reindex, as the real worker does, polled through _tasks. */
+static int copy_reindex(struct run *run, json_t *task, const char *from, const char *to, long max_docs)
+{
+	long st;
+	json_t *body = json_pack("{s:{s:s}, s:{s:s}}", "source", "index", from, "dest", "index", to);
+	if (max_docs >= 0)
+		json_object_set_new(body, "max_docs", json_integer(max_docs));
+	json_t *r = es_call(&run->es, "POST", "/_reindex?wait_for_completion=false", body, &st);
+	json_decref(body);
+	const char *tid = json_string_value(json_object_get(r, "task"));
+	if (st != 200 || !tid) {
+		logmsg("error: reindex of '%s' not started (HTTP %ld)", from, st);
+		json_decref(r);
+		return -1;
+	}
+	char *path = xasprintf("/_tasks/%s", tid);
+	json_decref(r);
+	int rc = -1;
+	for (int i = 0; i < POLL_LIMIT && !g_stop; i++) {
+		json_t *t = es_call(&run->es, "GET", path, NULL, &st);
+		if (st != 200) {
+			json_decref(t);
+			break;
+		}
+		json_t *status = json_dotted(t, "task.status");
+		long total = (long)json_integer_value(json_object_get(status, "total"));
+		long done = (long)(json_integer_value(json_object_get(status, "created")) +
+				   json_integer_value(json_object_get(status, "updated")));
+		if (json_is_true(json_object_get(t, "completed"))) {
+			rc = json_array_size(json_dotted(t, "response.failures")) ? -1 : 0;
+			json_decref(t);
+			break;
+		}
+		if (total > 0)
+			set_progress(run, task, "running", 100.0 * (double)done / (double)total);
+		json_decref(t);
+		sleep_ms_interruptible(POLL_MS);
+	}
+	free(path);
+	return rc;
+}
+
+/*
+ * Later runs: every document is posted again under a new id, so a repeated migration leaves
+ * duplicates that a count shows (the stand-in's rendering of tracardi issue #565).
+ */
+static int copy_again(struct run *run, json_t *task, const char *from, const char *to, long max_docs, int keep_ids)
+{
+	long st, copied = 0, total = count_docs(run, from);
+	char *search = xasprintf("/%s/_search", from);
+	for (long offset = 0; total > 0 && offset < total && !g_stop; offset += PAGE) {
+		json_t *q = json_pack("{s:{s:{}}, s:i, s:I}", "query", "match_all", "size", PAGE, "from", (json_int_t)offset);
+		json_t *res = es_call(&run->es, "POST", search, q, &st);
+		json_decref(q);
+		if (st != 200) {
+			json_decref(res);
+			free(search);
+			return -1;
+		}
+		struct buf nd;
+		buf_init(&nd, 0);
+		size_t i;
+		json_t *hit;
+		json_array_foreach(json_dotted(res, "hits.hits"), i, hit) {
+			if (max_docs >= 0 && copied >= max_docs)
+				break;
+			json_t *meta = json_pack("{s:{s:s}}", "index", "_index", to);
+			if (keep_ids)
+				json_object_set(json_object_get(meta, "index"), "_id", json_object_get(hit, "_id"));
+			char *m = json_dumps(meta, JSON_COMPACT);
+			char *d = json_dumps(json_object_get(hit, "_source"), JSON_COMPACT);
+			buf_printf(&nd, "%s\n%s\n", m, d);
+			free(m);
+			free(d);
+			json_decref(meta);
+			copied++;
+		}
+		json_decref(res);
+		if (nd.len) {
+			json_t *br = es_call_raw(&run->es, "POST", "/_bulk", "application/x-ndjson", nd.data, &st);
+			int bad = st != 200 || json_is_true(json_object_get(br, "errors"));
+			json_decref(br);
+			if (bad) {
+				buf_free(&nd);
+				free(search);
+				return -1;
+			}
+		}
+		buf_free(&nd);
+		set_progress(run, task, "running", 100.0 * (double)copied / (double)total);
+	}
+	free(search);
+	return 0;
+}
+
+static int record_run(struct run *run, const struct naming *nm, json_t *job, long *run_no)
+{
+	long st;
+	const char *ctx = json_string_value(json_object_get(job, "context"));
+	const char *from = json_string_value(json_object_get(job, "from_version"));
+	const char *from_tenant = json_string_value(json_object_get(job, "from_tenant_name"));
+	json_t *q = json_pack("{s:{s:{s:[{s:{s:s}}, {s:{s:s}}, {s:{s:s}}, {s:{s:s}}, {s:{s:s}}]}}}", "query", "bool",
+			      "must", "term", "to_db_version", nm->prefix, "term", "to_tenant", nm->tenant, "term",
+			      "from_version", from, "term", "from_tenant_name", from_tenant, "term", "context", ctx);
+	json_t *r = es_call(&run->es, "POST", "/" RUNS_INDEX "/_count", q, &st);
+	*run_no = (st == 200 ? (long)json_integer_value(json_object_get(r, "count")) : 0) + 1;
+	json_decref(r);
+	json_decref(q);
+	char ts[32];
+	iso_time(ts, sizeof ts);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "from_version", from,
+				"from_tenant_name", from_tenant, "to_db_version", nm->prefix, "to_tenant", nm->tenant,
+				"to_release", nm->rel->version, "context", ctx, "job_id", run->job_id,
+				"run", (json_int_t)*run_no, "started", ts);
+	json_decref(es_call(&run->es, "POST", "/" RUNS_INDEX "/_doc", doc, &st));
+	json_decref(doc);
+	return st == 200 || st == 201 ? 0 : -1;
+}
+
+void migration_run(const struct naming *nm, json_t *job, const char *fault)
+{
+	struct run run;
+	const char *elastic = json_string_value(json_object_get(job, "elastic"));
+	if (elastic)
+		es_conn_from_url(&run.es, elastic);
+	else
+		es_conn_from_env(&run.es);
+	run.task_index = json_string_value(json_object_get(job, "task_index"));
+	run.job_id = json_string_value(json_object_get(job, "id"));
+	int prod = strcmp(json_string_value(json_object_get(job, "context")), "production") == 0;
+	int fail = fault && strcmp(fault, "migration-fail") == 0;
+	int shorten = fault && strcmp(fault, "migration-short") == 0;
+	json_t *schemas = json_object_get(job, "schemas");
+	size_t n = json_array_size(schemas);
+	long run_no;
+
+	if (!run.task_index || !run.job_id) {
+		logmsg("error: malformed migration job dropped");
+		return;
+	}
+	record_run(&run, nm, job, &run_no);
+	logmsg("migration %s from %s (%s), run %ld, %zu schemas", run.job_id,
+	       json_string_value(json_object_get(job, "from_version")), prod ? "production" : "staging", run_no, n);
+	json_t *params = json_pack("{s:O, s:O, s:I}", "from_version", json_object_get(job, "from_version"),
+				   "context", json_object_get(job, "context"), "schemas", (json_int_t)n);
+	run.orchestrator = new_task(&run, run.job_id, "Migration plan orchestrator", params);
+	json_decref(params);
+	save_task(&run, run.orchestrator);
+
+	size_t i;
+	json_t *schema;
+	json_array_foreach(schemas, i, schema) {
+		json_t *copy = json_object_get(schema, "copy_index");
+		const char *from = json_string_value(json_object_get(copy, "from_index"));
+		const char *to_plan = json_string_value(json_object_get(copy, "to_index"));
+		const char *worker = json_string_value(json_object_get(schema, "worker"));
+		char tid[37];
+		random_uuid(tid);
+		char *name = xasprintf("Migration of \"%s\"", from ? from : "?");
+		json_t *task = new_task(&run, tid, name, schema);
+		free(name);
+		save_task(&run, task);
+		if (fail && i >= n / 2) {
+			logmsg("migration %s fails half-way (fault switch), at '%s'", run.job_id, from);
+			set_progress(&run, task, "error", 0.0);
+			set_progress(&run, run.orchestrator, "error", 100.0 * (double)i / (double)n);
+			json_decref(task);
+			json_decref(run.orchestrator);
+			return;
+		}
+		char *to;
+		if (worker && strcmp(worker, "copy_to_mysql") == 0)
+			to = mysql_table_index(nm, json_string_value(json_dotted(schema, "params.mysql")), prod);
+		else if (worker && strcmp(worker, "reindex_to_one_index") == 0)
+			to = one_index_target(nm, to_plan);
+		else
+			to = xstrdup(to_plan ? to_plan : "");
+		long total = from ? count_docs(&run, from) : -1;
+		long max_docs = shorten && total > 0 ? total - 1 : -1;
+		int rc;
+		if (total < 0)
+			rc = -1;
+		else if (total == 0)
+			rc = 0;
+		else if (worker && strcmp(worker, "copy_to_mysql") == 0)
+			rc = copy_again(&run, task, from, to, max_docs, run_no == 1);
+		else if (run_no == 1)
+			rc = copy_reindex(&run, task, from, to, max_docs);
+		else
+			rc = copy_again(&run, task, from, to, max_docs, 0);
+		logmsg("copied '%s' -> '%s': %s", from, to, rc == 0 ? "done" : "failed");
+		set_progress(&run, task, rc == 0 ? "done" : "error", rc == 0 ? 100.0 : 0.0);
+		json_decref(task);
+		free(to);
+		set_progress(&run, run.orchestrator, "running", 100.0 * (double)(i + 1) / (double)n);
+	}
+	set_progress(&run, run.orchestrator, "done", 100.0);
+	json_decref(run.orchestrator);
+	logmsg("migration %s finished", run.job_id);
+}
+
+int worker_main(void)
+{
+	const char *version = env_or("STANDIN_VERSION", "0.8.2");
+	const struct release *rel = release_find(version);
+	if (!rel) {
+		logmsg("error: unknown STANDIN_VERSION '%s'; known: %s", version, release_names());
+		return 2;
+	}
+	struct naming nm;
+	naming_init(&nm, rel);
+	const char *addr = env_or("REDIS_HOST", "redis://localhost:6379");
+	const char *pw = env_or("REDIS_PASSWORD", "");
+	const char *fault = getenv("STANDIN_FAULT");
+	const char *key = queue_key(rel);
+	struct redis r;
+	int connected = 0;
+	logmsg("update-worker %s (db %s, tenant %s) waiting on '%s'", rel->version, nm.prefix, nm.tenant, key);
+	while (!g_stop) {
+		char err[300];
+		if (!connected) {
+			r.fd = -1;
+			if (redis_connect(&r, addr, pw, err, sizeof err) < 0) {
+				logmsg("waiting for redis: %s", err);
+				sleep_ms_interruptible(1000);
+				continue;
+			}
+			connected = 1;
+		}
+		struct redis_reply rep;
+		const char *pop[] = { "BLPOP", key, "1" };
+		if (redis_cmd(&r, &rep, 3, pop) < 0) {
+			redis_reply_free(&rep);
+			redis_close(&r);
+			connected = 0;
+			continue;
+		}
+		if (rep.type == R_ARRAY && rep.nelems == 2 && rep.elems[1].type == R_BULK) {
+			json_t *job = json_loads(rep.elems[1].str, 0, NULL);
+			const char *kind = json_string_value(json_object_get(job, "standin_job"));
+			const char *db = json_string_value(json_object_get(job, "db_version"));
+			const char *tenant = json_string_value(json_object_get(job, "tenant"));
+			if (!kind || strcmp(kind, "migration") != 0) {
+				logmsg("dropping a job this worker does not know");
+			} else if (!db || !tenant || strcmp(db, nm.prefix) != 0 || strcmp(tenant, nm.tenant) != 0) {
+				/* another release's job on a shared Redis: lost, as with tracardi issue #849 */
+				logmsg("dropping job %s of release %s (db %s): this worker serves db %s",
+				       json_string_value(json_object_get(job, "id")),
+				       json_string_value(json_object_get(job, "release")), db ? db : "?", nm.prefix);
+			} else {
+				migration_run(&nm, job, fault);
+			}
+			json_decref(job);
+		}
+		redis_reply_free(&rep);
+	}
+	if (connected)
+		redis_close(&r);
+	return 0;
+}
