@@ -133,7 +133,8 @@ static json_t *container_json(const struct stack_container *c)
                      (json_int_t)c->restarts, "ports", ports);
 }
 
-static void print_ports(FILE *f, const struct stack_container *c, int width)
+/* "  ip:public->private,…" for the published ports, nothing when there are none. */
+static void print_ports(FILE *f, const struct stack_container *c)
 {
     char line[256] = "";
     size_t used = 0;
@@ -149,7 +150,8 @@ static void print_ports(FILE *f, const struct stack_container *c, int width)
         if (used >= sizeof(line))
             used = sizeof(line) - 1;
     }
-    fprintf(f, "%-*s", width, used ? line : "-");
+    if (used)
+        fprintf(f, "  %s", line);
 }
 
 static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)
@@ -195,20 +197,32 @@ static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)
     else if (api)
         fprintf(f, "  MySQL         not configured\n");
 
-    fprintf(f, "\n  %-14s %-28s %-9s %-10s %-8s %-26s %s\n", "ROLE", "CONTAINER", "STATE", "HEALTH", "RESTARTS",
-            "PORTS", "IMAGE");
-    for (size_t i = 0; i < s->n; i++) {
-        const struct stack_container *c = &s->c[i];
-        fprintf(f, "  %-14s %-28s %-9s %-10s %-8ld ", stack_role_name(c->role), c->name, c->state ? c->state : "?",
-                c->health ? c->health : "-", c->restarts);
-        print_ports(f, c, 26);
-        fprintf(f, " %s\n", c->image ? c->image : "?");
+    /* Containers in role order: the release first, then what it stands on. */
+    static const enum stack_role order[] = {ROLE_API, ROLE_GUI, ROLE_WORKER, ROLE_REDIS, ROLE_ELASTIC,
+                                            ROLE_MYSQL, ROLE_EDGE, ROLE_OTHER};
+    int name_w = 9;
+    for (size_t i = 0; i < s->n; i++)
+        if ((int)strlen(s->c[i].name) > name_w)
+            name_w = (int)strlen(s->c[i].name) > 40 ? 40 : (int)strlen(s->c[i].name);
+    fprintf(f, "\n  %-13s %-*s %-9s %-9s %-8s %s\n", "ROLE", name_w, "CONTAINER", "STATE", "HEALTH", "RESTARTS",
+            "IMAGE / PORTS");
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+        for (size_t i = 0; i < s->n; i++) {
+            const struct stack_container *c = &s->c[i];
+            if (c->role != order[k])
+                continue;
+            fprintf(f, "  %-13s %-*s %-9s %-9s %-8ld %s", stack_role_name(c->role), name_w, c->name,
+                    c->state ? c->state : "?", c->health ? c->health : "-", c->restarts, c->image ? c->image : "?");
+            print_ports(f, c);
+            fputc('\n', f);
+        }
     }
-    fprintf(f, "\n  Digests\n");
-    for (size_t i = 0; i < s->n; i++) {
-        const struct stack_container *c = &s->c[i];
-        fprintf(f, "  %-14s %s\n", c->name, c->digest ? c->digest : "(none: image not from a registry)");
-    }
+    fprintf(f, "\n  %-*s DIGEST\n", name_w, "CONTAINER");
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->c[i].role == order[k])
+                fprintf(f, "  %-*s %s\n", name_w, s->c[i].name,
+                        s->c[i].digest ? s->c[i].digest : "(none: the image did not come from a registry)");
 }
 
 static int run(struct tu_ctx *ctx, const struct cmd_opts *o)

@@ -325,6 +325,8 @@ static size_t ping_header(char *ptr, size_t size, size_t nmemb, void *ud)
         size_t len = 0;
         while (v + len < end && v[len] != '\r' && v[len] != '\n')
             len++;
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
         if (len < sizeof(h->api)) {
             memcpy(h->api, v, len);
             h->api[len] = '\0';

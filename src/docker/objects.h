@@ -18,7 +18,6 @@ int docker_container_list(struct docker *d, const char *filters, json_t **out, s
 /* GET /containers/{id}/json */
 int docker_container_inspect(struct docker *d, const char *id, json_t **out, struct tu_err *err);
 
-#endif
 
 /* ---- containers: lifecycle ---- */
 
@@ -41,3 +40,5 @@ int docker_put_file(struct docker *d, const char *id, const char *dir, const cha
                     size_t len, int mode, struct tu_err *err);
 /* The last `tail` lines of a container's stdout and stderr, decoded (the caller frees). */
 int docker_container_logs(struct docker *d, const char *id, int tail, char **out, struct tu_err *err);
+
+#endif

@@ -65,11 +65,15 @@ int registry_prefix_check(const char *prefix, struct tu_err *err)
     if (rc == 0) {
         size_t dl = strlen(r.domain);
         ok = strncmp(prefix, r.domain, dl) == 0 && (prefix[dl] == '\0' || prefix[dl] == '/');
+        /* index.docker.io is Docker Hub's other name; references normalise it to docker.io. */
+        if (!ok && strcmp(r.domain, DOCKER_HUB_DOMAIN) == 0)
+            ok = strncmp(prefix, "index.docker.io", 15) == 0 && (prefix[15] == '\0' || prefix[15] == '/');
     }
     image_ref_free(&r);
     if (!ok) {
         tu_err_set(err, TU_ERR_USAGE, "invalid registry '%.100s'", prefix);
-        tu_err_hint(err, "write HOST[:PORT][/PATH] with a host that has a dot or a port, or docker.io");
+        tu_err_hint(err, "write HOST[:PORT][/PATH] (a host with a dot or a port, or localhost), e.g. "
+                         "registry.example.com:5000/mirror, or docker.io");
         return -1;
     }
     return 0;

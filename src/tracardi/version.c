@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -92,6 +93,17 @@ int tversion_cmp(const struct tversion *a, const struct tversion *b)
     int ra = suffix_rank(a->suffix), rb = suffix_rank(b->suffix);
     if (ra != rb)
         return ra < rb ? -1 : 1;
+    /* rc2 < rc10: compare the letters, then the number that follows. */
+    const char *x = a->suffix, *y = b->suffix;
+    while (*x && *y && !isdigit((unsigned char)*x) && *x == *y) {
+        x++;
+        y++;
+    }
+    if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+        long nx = strtol(x, NULL, 10), ny = strtol(y, NULL, 10);
+        if (nx != ny)
+            return nx < ny ? -1 : 1;
+    }
     int c = strcmp(a->suffix, b->suffix);
     return c < 0 ? -1 : c > 0;
 }

@@ -34,13 +34,23 @@ char *mask_url(const char *url)
 {
     const char *scheme = strstr(url, "://");
     const char *start = scheme ? scheme + 3 : url;
-    const char *end = start + strcspn(start, "/?#");
+    const char *auth_end = start + strcspn(start, "/?#");
     const char *at = NULL;
-    for (const char *p = start; p < end; p++)
+    for (const char *p = start; p < auth_end; p++)
         if (*p == '@')
             at = p;
-    if (!at)
-        return xstrdup(url);
+    if (!at) {
+        /* A password may hold an unescaped '/': "u:pa/ss@host". When the authority
+         * has a ':' that is not a port, the first '@' later ends the password. */
+        const char *colon = memchr(start, ':', (size_t)(auth_end - start));
+        int port = colon != NULL;
+        for (const char *p = colon ? colon + 1 : auth_end; p < auth_end; p++)
+            port &= *p >= '0' && *p <= '9';
+        const char *later = colon && !port ? strchr(auth_end, '@') : NULL;
+        if (!later || later > start + strcspn(start, "?#"))
+            return xstrdup(url);
+        at = later;
+    }
     const char *colon = memchr(start, ':', (size_t)(at - start));
     if (!colon)  /* only a user name, or a bare token: mask it all */
         return xasprintf("%.*s%s%s", (int)(start - url), url, MASK, at);

@@ -55,6 +55,10 @@ static void test_mask_url(void **state)
     check_url("http://host?mail=a@b", "http://host?mail=a@b");
     check_url("http://host#a@b", "http://host#a@b");
     check_url("http://u:p@host/p@x", "http://u:***@host/p@x");
+    check_url("http://host:9200/p@x", "http://host:9200/p@x");
+    /* A password holding an unescaped '/' is still masked. */
+    check_url("http://u:pa/ss@host:9200", "http://u:***@host:9200");
+    check_url("http://u:a/b/c@host/p", "http://u:***@host/p");
     /* No scheme. */
     check_url("user:pw@host:1", "user:***@host:1");
     check_url("plain text", "plain text");

@@ -35,7 +35,7 @@ void tt_rmtree(const char *path)
     }
     chmod(path, 0700);
     /* Entries removed while a directory is read may hide others: read again until empty. */
-    for (int pass = 0; pass < 5 && rmdir(path) != 0; pass++) {
+    for (int pass = 0; rmdir(path) != 0 && pass < 5; pass++) {
         DIR *dir = opendir(path);
         if (!dir)
             return;

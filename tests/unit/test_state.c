@@ -1,0 +1,269 @@
+/* Unit tests: release hops and tenant names, the journal, the lock, atomic state files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "tracardi/releases.h"
+#include "tracardi/version.h"
+#include "upgrade/journal.h"
+#include "upgrade/lock.h"
+#include "util/fsutil.h"
+#include "util/md5.h"
+#include "util/xalloc.h"
+
+static struct tversion V(const char *s)
+{
+    struct tversion v;
+    struct tu_err e;
+    assert_int_equal(tversion_parse(s, &v, &e), 0);
+    return v;
+}
+
+static void test_md5(void **state)
+{
+    (void)state;
+    char h[33];
+    md5_hex("", 0, h);
+    assert_string_equal(h, "d41d8cd98f00b204e9800998ecf8427e");
+    md5_hex("The quick brown fox jumps over the lazy dog", 43, h);
+    assert_string_equal(h, "9e107d9d372bb6826bd81d3542a419d6");
+    /* 56..64 bytes take a second padding block. */
+    char buf[64];
+    memset(buf, 'a', sizeof(buf));
+    md5_hex(buf, 56, h);
+    assert_string_equal(h, "3b0c8ac703f828b04c6c197006d17218");
+}
+
+static void test_tenants(void **state)
+{
+    (void)state;
+    /* design.md §3: the tenant names of each release. */
+    static const struct {
+        const char *v, *tenant;
+    } t[] = {{"0.7.4", "75120"}, {"0.8.0", "fa73a"}, {"0.8.1", "01506"}, {"0.8.2", "ffe49"},
+             {"0.9.0", "8504a"}, {"1.0.0", "8504a"}, {"0.8.2-rc1", "ffe49"}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct tversion v = V(t[i].v);
+        char out[6];
+        release_tenant(&v, out);
+        if (strcmp(out, t[i].tenant) != 0)
+            fail_msg("tenant of %s is %s, want %s", t[i].v, out, t[i].tenant);
+    }
+}
+
+static void test_hops(void **state)
+{
+    (void)state;
+    struct hop h[MAX_HOPS];
+    size_t n;
+    struct tu_err e;
+    struct tversion a = V("0.8.1"), b = V("0.8.2");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(h[0].to.text, "0.8.2");
+    assert_string_equal(h[0].from_info->db_version, "08x");
+    assert_string_equal(h[0].to_info->db_version, "0820");
+    assert_false(h[0].intermediate);
+
+    /* 0.8.0 -> 0.8.2 goes through 0.8.1. */
+    a = V("0.8.0");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(h[0].to.text, "0.8.1");
+    assert_true(h[0].intermediate);
+    assert_string_equal(h[1].to.text, "0.8.2");
+    assert_false(h[1].intermediate);
+
+    /* 0.8.2 -> 1.0.0 migrates 0820 -> 09x straight into 1.0.0. */
+    a = V("0.8.2");
+    b = V("1.0.0");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(h[0].to.text, "1.0.0");
+    assert_true(h[0].to_info->needs_mysql);
+
+    /* 0.9.0 -> 1.0.0 shares 09x: refused, saying why. */
+    a = V("0.9.0");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_REFUSED);
+    assert_non_null(strstr(e.msg, "share db_version '09x'"));
+    assert_non_null(strstr(e.msg, "same Elasticsearch"));
+
+    /* Backwards and unknown releases are refused. */
+    a = V("0.8.2");
+    b = V("0.8.1");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), -1);
+    a = V("0.8.1");
+    b = V("2.0.0");
+    assert_int_equal(release_hops(&a, &b, h, &n, &e), -1);
+    assert_non_null(strstr(e.msg, "2.0.0"));
+}
+
+static void test_rc_order(void **state)
+{
+    (void)state;
+    struct tversion a = V("0.8.2-rc2"), b = V("0.8.2-rc10"), c = V("0.8.2"), d = V("0.8.2-dev");
+    assert_true(tversion_cmp(&a, &b) < 0);
+    assert_true(tversion_cmp(&b, &c) < 0);
+    assert_true(tversion_cmp(&d, &a) < 0);
+}
+
+static void test_atomic_write(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *sub = xasprintf("%s/a/b", dir);
+    struct tu_err e;
+    assert_int_equal(fs_mkdirs(sub, 0700, &e), 0);
+    struct stat st;
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    char *f = xasprintf("%s/state.json", sub);
+    mode_t old = umask(0);
+    assert_int_equal(fs_write_atomic(f, "one", 3, 0600, &e), 0);
+    umask(old);
+    assert_int_equal(stat(f, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(fs_write_atomic(f, "two!", 4, 0600, &e), 0);
+    struct buf b;
+    assert_int_equal(fs_read_capped(f, 100, &b, &e), 0);
+    assert_string_equal(b.data, "two!");
+    buf_free(&b);
+    assert_int_equal(fs_read_capped(f, 2, &b, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_TOO_BIG);
+    char *missing = xasprintf("%s/none", sub);
+    assert_int_equal(fs_read_capped(missing, 100, &b, &e), 1);
+    /* No temporary file is left beside it. */
+    char *cmd = xasprintf("test $(ls -A '%s' | wc -l) = 1", sub);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(missing);
+    free(f);
+    free(sub);
+    tt_rmtree(dir);
+    free(dir);
+}
+
+static void test_journal(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *path = xasprintf("%s/journal.json", dir);
+    struct journal j;
+    struct tu_err e;
+    assert_int_equal(journal_load(&j, path, &e), 1);
+    json_t *doc = json_pack("{s:s,s:s}", "id", "u1", "stack", "s1");
+    assert_int_equal(journal_create(&j, path, doc, &e), 0);
+    assert_int_equal(journal_phase_begin(&j, "pull", &e), 0);
+    assert_false(journal_phase_ok(&j, "pull"));
+    assert_int_equal(journal_phase_end(&j, "pull", "ok", NULL, &e), 0);
+    assert_int_equal(journal_phase_begin(&j, "migrate", &e), 0);
+    journal_free(&j);
+
+    /* What a killed tracup leaves: migrate begun, not ended. */
+    assert_int_equal(journal_load(&j, path, &e), 0);
+    assert_string_equal(journal_phase(&j), "migrate");
+    assert_string_equal(journal_state(&j), "running");
+    assert_true(journal_phase_ok(&j, "pull"));
+    assert_false(journal_phase_ok(&j, "migrate"));
+    assert_int_equal(journal_phase_end(&j, "snapshot", "ok", NULL, &e), -1);
+    journal_free(&j);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* Truncated and corrupted journals are refused with a way forward. */
+    static const char *const bad[] = {"{\"format\":1,\"id\":\"u1\",\"sta", "[]", "{}",
+                                      "{\"format\":1,\"id\":\"u\",\"stack\":\"s\",\"phase\":\"p\",\"state\":\"odd\",\"phases\":[]}",
+                                      "{\"format\":1,\"id\":\"u\",\"id\":\"v\",\"stack\":\"s\",\"phase\":\"p\",\"state\":\"running\",\"phases\":[]}",
+                                      "{\"format\":2,\"id\":\"u\",\"stack\":\"s\",\"phase\":\"p\",\"state\":\"running\",\"phases\":[]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(fs_write_atomic(path, bad[i], strlen(bad[i]), 0600, &e), 0);
+        tu_err_clear(&e);
+        if (journal_load(&j, path, &e) != -1)
+            fail_msg("journal '%s' was accepted", bad[i]);
+        assert_int_equal(e.kind, TU_ERR_PROTOCOL);
+        assert_non_null(strstr(e.msg, "corrupt"));
+        assert_true(e.hint[0] != '\0');
+    }
+    free(path);
+    tt_rmtree(dir);
+    free(dir);
+}
+
+static void test_lock(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *path = xasprintf("%s/lock", dir);
+    struct tu_lock a, b;
+    struct tu_err e;
+    char *rec = NULL;
+    assert_int_equal(lock_acquire(&a, path, "upgrade --to 0.8.2", &rec, &e), 0);
+    assert_null(rec);
+    /* A second holder in a live process is refused with the holder's details. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct tu_lock c;
+        struct tu_err ce;
+        char *r = NULL;
+        int rc = lock_acquire(&c, path, "upgrade --to 0.9.0", &r, &ce);
+        _exit(rc == -1 && ce.kind == TU_ERR_REFUSED && strstr(ce.msg, "upgrade --to 0.8.2") &&
+                      strstr(ce.msg, "pid") ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lock_release(&a);
+    assert_int_equal(access(path, F_OK), -1);
+
+    /* A lock left by a process that is gone is recovered, with a message. */
+    pid = fork();
+    if (pid == 0) {
+        struct tu_lock c;
+        struct tu_err ce;
+        char *r = NULL;
+        _exit(lock_acquire(&c, path, "upgrade --to 0.8.2", &r, &ce) == 0 ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(lock_acquire(&b, path, "rollback", &rec, &e), 0);
+    assert_non_null(rec);
+    assert_non_null(strstr(rec, "stale lock"));
+    free(rec);
+    lock_release(&b);
+
+    /* An unreadable lock file is replaced. */
+    assert_int_equal(fs_write_atomic(path, "garbage", 7, 0600, &e), 0);
+    assert_int_equal(lock_acquire(&b, path, "rollback", &rec, &e), 0);
+    assert_non_null(rec);
+    free(rec);
+    lock_release(&b);
+    free(path);
+    tt_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_md5),         cmocka_unit_test(test_tenants), cmocka_unit_test(test_hops),
+        cmocka_unit_test(test_rc_order),    cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_journal),     cmocka_unit_test(test_lock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
