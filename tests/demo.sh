@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tracup on the built-in test bed: builds tracup, brings the test bed up (a Docker
+# daemon and local registries when none answer, stand-in images built here), deploys a
+# stand-in Tracardi 0.8.1 stack with compose/docker-compose.yml, shows `tracup status`,
+# and pulls 0.8.2 with `tracup pull`. The stack is left running to look at;
+# `bash tests/e2e/testbed.sh down` removes it and stops what the test bed started.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "installing build dependencies (Debian packages) when missing"
+bash tests/deps.sh
+step "building tracup"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" >/dev/null
+TRACUP=$REPO/build/src/tracup
+step "bringing the test bed up"
+bash tests/e2e/testbed.sh up
+
+# shellcheck source=e2e/lib.sh
+. tests/e2e/lib.sh
+tb_require_daemon
+PROJECT=${TB_E2E_PREFIX}demo
+tb_compose_down "$PROJECT" >/dev/null 2>&1 || true
+step "deploying Tracardi 0.8.1 (stand-in) as compose project '$PROJECT'"
+tb_compose_up "$PROJECT" 0.8.1 8686 8787
+TB_CLEANUPS=()   # keep the stack: it is the demo
+echo "api through the edge: $TB_API_URL   gui: $TB_GUI_URL"
+
+step "tracup status --registry $TB_REGISTRY"
+"$TRACUP" status --registry "$TB_REGISTRY" --stack "$PROJECT"
+
+# The test bed built every image on this host: drop the 0.8.2 tags so the pull is real.
+for r in tracardi-api tracardi-gui update-worker; do docker rmi "$TB_REGISTRY/tracardi/$r:0.8.2" >/dev/null 2>&1 || true; done
+step "tracup pull --to 0.8.2 --registry $TB_REGISTRY"
+"$TRACUP" pull --to 0.8.2 --registry "$TB_REGISTRY" --stack "$PROJECT"
+
+step "done"
+echo "The stack keeps running. Remove it and stop the test bed with: bash tests/e2e/testbed.sh down"
