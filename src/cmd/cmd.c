@@ -15,6 +15,10 @@
 static const struct cmd_entry *const commands[] = {
     &cmd_status_entry,
     &cmd_pull_entry,
+    &cmd_plan_entry,
+    &cmd_upgrade_entry,
+    &cmd_rollback_entry,
+    &cmd_resume_entry,
     &cmd_version_entry,
     NULL,
 };

@@ -57,6 +57,10 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_pull_entry;
+extern const struct cmd_entry cmd_plan_entry;
+extern const struct cmd_entry cmd_upgrade_entry;
+extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_rollback_entry;
 
 /* Parses argv and runs the command; returns the exit code. */
 int cmd_main(int argc, char **argv);

@@ -97,3 +97,43 @@ int docker_container_inspect(struct docker *d, const char *id, json_t **out, str
     }
     return rc;
 }
+
+int docker_distribution_digest(struct docker *d, const char *ref, const char *auth, char **digest_out,
+                               struct tu_err *err)
+{
+    *digest_out = NULL;
+    char *esc = docker_escape(ref);
+    char *path = xasprintf("/distribution/%s/json", esc);
+    free(esc);
+    char *hdr = auth ? xasprintf("X-Registry-Auth: %s", auth) : NULL;
+    const char *headers[] = {hdr, NULL};
+    json_t *out = NULL;
+    long st = docker_call(d, "GET", path, NULL, hdr ? headers : NULL, &out, err);
+    if (hdr) {
+        memset(hdr, 0, strlen(hdr));
+        free(hdr);
+    }
+    free(path);
+    if (st < 0)
+        return -1;
+    const char *dg = json_string_value(json_object_get(json_object_get(out, "Descriptor"), "digest"));
+    if (!image_digest_valid(dg)) {
+        json_decref(out);
+        return tu_err_set(err, TU_ERR_PROTOCOL, "the registry gave no valid digest for '%s'", ref);
+    }
+    *digest_out = xstrdup(dg);
+    json_decref(out);
+    return 0;
+}
+
+int docker_info(struct docker *d, json_t **out, struct tu_err *err)
+{
+    if (get_json(d, "/info", out, err) < 0)
+        return -1;
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return tu_err_set(err, TU_ERR_PROTOCOL, "the docker daemon's /info is not an object");
+    }
+    return 0;
+}

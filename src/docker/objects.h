@@ -41,4 +41,11 @@ int docker_put_file(struct docker *d, const char *id, const char *dir, const cha
 /* The last `tail` lines of a container's stdout and stderr, decoded (the caller frees). */
 int docker_container_logs(struct docker *d, const char *id, int tail, char **out, struct tu_err *err);
 
+/* GET /distribution/{ref}/json: the registry's digest for a tag without pulling.
+ * auth is an X-Registry-Auth value or NULL. *digest_out is the caller's. */
+int docker_distribution_digest(struct docker *d, const char *ref, const char *auth, char **digest_out,
+                               struct tu_err *err);
+/* GET /info; *out is the caller's. */
+int docker_info(struct docker *d, json_t **out, struct tu_err *err);
+
 #endif

@@ -10,7 +10,7 @@
 #define ES_DEFAULT_PORT 9200
 #define ES_DEFAULT_TIMEOUT_MS 15000L
 #define ES_BODY_MAX (1024 * 1024)              /* health, settings, count, delete */
-#define ES_CAT_BODY_MAX (64 * 1024 * 1024)     /* _cat/indices */
+#define ES_CAT_BODY_MAX (32 * 1024 * 1024)     /* _cat/indices: ~150 bytes a row */
 #define ES_INDICES_MAX 100000
 #define ES_DEFAULT_MAX_SHARDS_PER_NODE 1000L
 

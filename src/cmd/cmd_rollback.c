@@ -1,0 +1,90 @@
+/* cmd_rollback.c - `tracup rollback`: back to blue, any time before finalize. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/upopts.h"
+#include "upgrade/journal.h"
+
+enum { O_REGISTRY, O_STACK, O_YES, O_JSON };
+static const struct opt_spec opts[] = {
+    [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
+    [O_STACK] = {"stack", 0, "NAME", "the stack, when the host has several"},
+    [O_YES] = {"yes", 'y', NULL, "do not ask"},
+    [O_JSON] = {"json", 0, NULL, "one JSON object per event"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int confirm(struct tu_ctx *ctx, json_t *doc)
+{
+    const char *from = json_string_value(json_object_get(json_object_get(doc, "from"), "version"));
+    const char *to = json_string_value(json_object_get(doc, "to"));
+    fprintf(ctx->out, "Roll back stack %s from Tracardi %s to %s?\n",
+            json_string_value(json_object_get(doc, "stack")), to ? to : "?", from ? from : "?");
+    if (json_is_true(json_object_get(doc, "switched")) || strcmp(json_string_value(json_object_get(doc, "state")), "done") == 0)
+        fprintf(ctx->out, "Traffic went to %s: whatever it wrote since (events, profiles) is in its own indices "
+                          "and will not be in %s's.\n", to ? to : "the new release", from ? from : "blue");
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(ctx->errout, "error: not asking without a terminal: pass --yes\n");
+        return 0;
+    }
+    fprintf(ctx->out, "Type 'yes' to roll back: ");
+    fflush(ctx->out);
+    char line[32];
+    if (!fgets(line, sizeof(line), stdin))
+        return 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcmp(line, "yes") == 0;
+}
+
+static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
+{
+    ctx->json = o->set[O_JSON];
+    struct up_opts uo;
+    upopts_defaults(&uo);
+    uo.json = ctx->json;
+    uo.yes = o->set[O_YES];
+    struct docker d;
+    struct upctx u;
+    int rc = upopts_open(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u);
+    if (rc)
+        return rc;
+    struct tu_err err;
+    tu_err_clear(&err);
+    struct journal j;
+    int r = journal_load(&j, u.journal_path, &err);
+    if (r != 0) {
+        if (r == 1)
+            tu_err_set(&err, TU_ERR_NOT_FOUND, "stack '%s' has no upgrade to roll back", u.stack->name);
+        rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
+        goto out;
+    }
+    int go = uo.yes || confirm(ctx, j.doc);
+    journal_free(&j);
+    if (!go) {
+        fprintf(ctx->errout, "rollback cancelled: nothing was changed\n");
+        rc = TU_EXIT_ERROR;
+        goto out;
+    }
+    if (upgrade_rollback(&u, &uo, ctx->out, &err) < 0)
+        rc = cmd_fail(ctx, &err, err.kind == TU_ERR_REFUSED || err.kind == TU_ERR_NOT_FOUND ? TU_EXIT_ERROR
+                                                                                           : TU_EXIT_ATTENTION);
+out:
+    upctx_close(&u);
+    docker_cleanup(&d);
+    return rc;
+}
+
+const struct cmd_entry cmd_rollback_entry = {
+    .name = "rollback",
+    .summary = "go back to the release that ran before the upgrade (until finalize)",
+    .usage = "[--stack NAME] [--yes] [--json]",
+    .description = "Starts blue's containers (recreating them from the snapshot if they were removed),\n"
+                   "checks that blue answers with its version, gives it the traffic back, and removes\n"
+                   "the new release's containers (their logs are kept).",
+    .opts = opts,
+    .min_args = 0,
+    .max_args = 0,
+    .run = run,
+};

@@ -1,0 +1,20 @@
+/* upopts.h - what upgrade, resume and rollback share: options into up_opts, outcomes into exit codes. */
+#ifndef TRACUP_CMD_UPOPTS_H
+#define TRACUP_CMD_UPOPTS_H
+
+#include "cmd/cmd.h"
+#include "upgrade/engine.h"
+
+/* Reads the admin account: --admin-email or TRACUP_ADMIN_EMAIL; the password from
+ * TRACUP_ADMIN_PASSWORD or a file (never argv). Returns 0 or an exit code. */
+int upopts_admin(struct tu_ctx *ctx, const char *cmd, const char *email_flag, const char *password_file,
+                 struct up_opts *o);
+/* Parses a positive number of seconds into *out; returns 0 or an exit code. */
+int upopts_seconds(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, long *out);
+void upopts_defaults(struct up_opts *o);
+void upopts_free(struct up_opts *o);
+int upopts_exit(enum up_outcome outcome);
+/* Opens the daemon and the stack; returns 0 or an exit code (printed). */
+int upopts_open(struct tu_ctx *ctx, const char *registry_flag, const char *stack, struct docker *d, struct upctx *u);
+
+#endif

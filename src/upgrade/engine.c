@@ -1,0 +1,658 @@
+/* engine.c - the order of the phases, the journal around them, rollback and resume. */
+#include "upgrade/engine.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "docker/objects.h"
+#include "tracardi/api.h"
+#include "upgrade/edge.h"
+#include "upgrade/lock.h"
+#include "upgrade/phases.h"
+#include "util/fsutil.h"
+#include "util/http.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define SNAPSHOT_MEMBER_MAX (4 * 1024 * 1024)
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+void engine_say(struct engine *e, const char *phase, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    if (e->o->json) {
+        json_t *ev = json_pack("{s:s,s:s,s:s,s:f}", "event", "phase", "phase", phase, "message", msg, "t",
+                               (double)(time_mono_ms() - e->t0_ms) / 1000.0);
+        json_dumpf(ev, e->out, JSON_COMPACT);
+        fputc('\n', e->out);
+        json_decref(ev);
+    } else {
+        fprintf(e->out, "[%6.1fs] %-12s %s\n", (double)(time_mono_ms() - e->t0_ms) / 1000.0, phase, msg);
+    }
+    fflush(e->out);
+    free(msg);
+}
+
+int history_append(const struct upctx *u, json_t *record, struct tu_err *err)
+{
+    char stamp[32];
+    const char *user = getenv("SUDO_USER");
+    if (!user || !*user)
+        user = getenv("USER");
+    json_object_set_new(record, "when", json_string(time_iso_now(stamp, sizeof(stamp))));
+    json_object_set_new(record, "who", json_string(user ? user : "?"));
+    json_object_set_new(record, "stack", json_string(u->stack->name));
+    char *line = json_dumps(record, JSON_COMPACT);
+    int rc = fs_append_line(u->history_path, line, 0600, err);
+    free(line);
+    return rc;
+}
+
+static void record_history(struct engine *e, const char *op, const char *result)
+{
+    json_t *r = json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:f}", "operation", op, "id", jstr(e->j.doc, "id"), "from",
+                          jstr(json_object_get(e->j.doc, "from"), "version"), "to", jstr(e->j.doc, "to"), "result",
+                          result, "duration_s", (double)(time_mono_ms() - e->t0_ms) / 1000.0);
+    json_t *digests = json_object();
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(e->j.doc, "hops"), i, h) {
+        const char *k;
+        json_t *im;
+        json_object_foreach(json_object_get(h, "images"), k, im)
+            if (jstr(im, "digest")) json_object_set_new(digests, jstr(im, "ref"), json_string(jstr(im, "digest")));
+    }
+    json_object_set_new(r, "digests", digests);
+    struct tu_err err;
+    if (history_append(e->u, r, &err) < 0)
+        engine_say(e, "history", "warning: %s", err.msg);
+    json_decref(r);
+}
+
+/* ---------------------------------------------------------------- steps */
+
+struct step {
+    char name[64];
+    int (*fn)(struct engine *, size_t, struct tu_err *);
+    size_t hop;
+};
+
+static size_t build_steps(struct engine *e, struct step *s, size_t max)
+{
+    size_t n = 0, nh = json_array_size(json_object_get(e->j.doc, "hops"));
+#define ADD(nm, f, h)                                                                                              \
+    do {                                                                                                           \
+        if (n < max) {                                                                                             \
+            snprintf(s[n].name, sizeof(s[n].name), "%s", nm);                                                     \
+            s[n].fn = f;                                                                                           \
+            s[n].hop = h;                                                                                          \
+            n++;                                                                                                   \
+        }                                                                                                          \
+    } while (0)
+    ADD("preflight", phase_preflight, 0);
+    ADD("pull", phase_pull, 0);
+    ADD("snapshot", phase_snapshot, 0);
+    for (size_t h = 0; h < nh; h++) {
+        const char *v = jstr(engine_hop(e, h), "to");
+        char nm[64];
+        snprintf(nm, sizeof(nm), "start-green:%s", v);
+        ADD(nm, phase_start_green, h);
+        snprintf(nm, sizeof(nm), "smoke:%s", v);
+        ADD(nm, phase_smoke, h);
+        snprintf(nm, sizeof(nm), "install:%s", v);
+        ADD(nm, phase_install, h);
+        snprintf(nm, sizeof(nm), "migrate:%s", v);
+        ADD(nm, phase_migrate, h);
+    }
+    if (nh > 1)
+        ADD("remove-intermediate", phase_remove_intermediate, 0);
+    ADD("switch", phase_switch, 0);
+    ADD("observe", phase_observe, 0);
+    ADD("done", phase_done, 0);
+#undef ADD
+    return n;
+}
+
+static void engine_free(struct engine *e)
+{
+    journal_free(&e->j);
+    plan_free(&e->plan);
+    free(e->upgrade_dir);
+}
+
+/* ---------------------------------------------------------------- removing green */
+
+int engine_remove_hop(struct engine *e, size_t hop, struct tu_err *err)
+{
+    json_t *list = json_object_get(engine_hop(e, hop), "containers");
+    char *logdir = xasprintf("%s/logs", e->upgrade_dir);
+    fs_mkdirs(logdir, 0700, err);
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(list, i, c) {
+        const char *id = jstr(c, "id");
+        const char *name = jstr(c, "name");
+        if (!id) {
+            /* Created under this name just before a crash, perhaps. */
+            json_t *ins = NULL;
+            struct tu_err e2;
+            if (name && docker_container_inspect(e->u->d, name, &ins, &e2) == 0) {
+                const char *up = jstr(json_object_get(json_object_get(ins, "Config"), "Labels"), "tracup.upgrade");
+                if (up && strcmp(up, jstr(e->j.doc, "id")) == 0)
+                    json_object_set_new(c, "id", json_string(jstr(ins, "Id")));
+                json_decref(ins);
+            }
+            id = jstr(c, "id");
+            if (!id)
+                continue;
+        }
+        char *logs = NULL;
+        struct tu_err le;
+        if (docker_container_logs(e->u->d, id, 2000, &logs, &le) == 0) {
+            char *path = xasprintf("%s/%s.log", logdir, name ? name : id);
+            fs_write_atomic(path, logs, strlen(logs), 0600, &le);
+            free(path);
+            free(logs);
+        }
+        if (docker_container_remove(e->u->d, id, 1, err) < 0)
+            rc = -1;
+        else
+            json_object_set_new(c, "removed", json_true());
+    }
+    free(logdir);
+    if (engine_save(e, err) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- blue */
+
+/* Recreates a container from its inspect document in the snapshot. */
+static int recreate_from_snapshot(struct engine *e, const char *id, struct tu_err *err)
+{
+    const char *path = jstr(e->j.doc, "snapshot");
+    if (!path)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "blue's container %.12s is gone and there is no snapshot", id);
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    int rc = -1;
+    if (archive_read_open_filename(a, path, 16384) != ARCHIVE_OK) {
+        tu_err_set(err, TU_ERR_IO, "cannot read snapshot '%s': %s", path, archive_error_string(a));
+        archive_read_free(a);
+        return -1;
+    }
+    struct archive_entry *en;
+    json_t *found = NULL;
+    while (!found && archive_read_next_header(a, &en) == ARCHIVE_OK) {
+        la_int64_t size = archive_entry_size(en);
+        if (strncmp(archive_entry_pathname(en), "containers/", 11) != 0 || size <= 0 || size > SNAPSHOT_MEMBER_MAX)
+            continue;
+        char *text = xmalloc((size_t)size);
+        if (archive_read_data(a, text, (size_t)size) == size) {
+            json_t *ins = json_loadb(text, (size_t)size, 0, NULL);
+            if (jstr(ins, "Id") && strcmp(jstr(ins, "Id"), id) == 0)
+                found = ins;
+            else
+                json_decref(ins);
+        }
+        free(text);
+    }
+    archive_read_free(a);
+    if (!found)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "blue's container %.12s is not in the snapshot", id);
+    const char *name = jstr(found, "Name");
+    if (name && name[0] == '/')
+        name++;
+    json_t *body = json_deep_copy(json_object_get(found, "Config"));
+    /* The exact image blue ran, even if its tag moved since. */
+    json_object_set_new(body, "Image", json_string(jstr(found, "Image")));
+    json_object_set(body, "HostConfig", json_object_get(found, "HostConfig"));
+    json_t *nets = json_object_get(json_object_get(found, "NetworkSettings"), "Networks");
+    const char *first = NULL;
+    json_t *fv = NULL;
+    const char *k;
+    json_t *nv;
+    json_object_foreach(nets, k, nv) if (!first) {
+        first = k;
+        fv = nv;
+    }
+    if (first)
+        json_object_set_new(body, "NetworkingConfig",
+                            json_pack("{s:{s:{s:O}}}", "EndpointsConfig", first, "Aliases",
+                                      json_object_get(fv, "Aliases") ? json_object_get(fv, "Aliases") : json_array()));
+    char *newid = NULL;
+    if (docker_container_create(e->u->d, name, body, &newid, err) == 0) {
+        json_object_foreach(nets, k, nv) {
+            if (first && strcmp(k, first) == 0)
+                continue;
+            json_t *al = json_object_get(nv, "Aliases");
+            const char *aliases[16];
+            size_t na = 0, i;
+            json_t *av;
+            json_array_foreach(al, i, av) if (na < 15) aliases[na++] = json_string_value(av);
+            aliases[na] = NULL;
+            docker_network_connect(e->u->d, k, newid, aliases, err);
+        }
+        /* Point the journal at the new container. */
+        json_t *rel = json_object_get(json_object_get(e->j.doc, "blue"), "release");
+        size_t i;
+        json_t *v;
+        json_array_foreach(rel, i, v) if (strcmp(json_string_value(v), id) == 0) json_array_set_new(rel, i, json_string(newid));
+        json_t *blue = json_object_get(e->j.doc, "blue");
+        if (jstr(blue, "api") && strcmp(jstr(blue, "api"), id) == 0)
+            json_object_set_new(blue, "api", json_string(newid));
+        engine_say(e, "rollback", "recreated %s from the snapshot", name ? name : id);
+        free(newid);
+        rc = engine_save(e, err);
+    }
+    json_decref(body);
+    json_decref(found);
+    return rc;
+}
+
+static int start_blue(struct engine *e, struct tu_err *err)
+{
+    json_t *rel = json_object_get(json_object_get(e->j.doc, "blue"), "release");
+    for (size_t i = 0; i < json_array_size(rel); i++) {
+        const char *id = json_string_value(json_array_get(rel, i));
+        json_t *ins = NULL;
+        if (docker_container_inspect(e->u->d, id, &ins, err) < 0) {
+            if (err->kind != TU_ERR_NOT_FOUND || recreate_from_snapshot(e, id, err) < 0)
+                return -1;
+            id = json_string_value(json_array_get(rel, i));
+        } else {
+            json_decref(ins);
+        }
+        if (docker_container_start(e->u->d, id, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int wait_blue_answers(struct engine *e, long timeout_ms, struct tu_err *err)
+{
+    const char *api = jstr(json_object_get(e->j.doc, "blue"), "api");
+    const char *ver = jstr(json_object_get(e->j.doc, "from"), "version");
+    long deadline = time_mono_ms() + timeout_ms;
+    for (;;) {
+        char *url = api ? engine_container_url(e, api, 80) : NULL;
+        if (url) {
+            struct tapi a;
+            tapi_init(&a, url, 3000);
+            json_t *det = NULL;
+            struct tu_err ce;
+            int ok = tapi_details(&a, &det, &ce) == 0 && jstr(det, "version") && strcmp(jstr(det, "version"), ver) == 0;
+            json_decref(det);
+            tapi_free(&a);
+            free(url);
+            if (ok)
+                return 0;
+        }
+        if (time_mono_ms() > deadline)
+            return tu_err_set(err, TU_ERR_TIMEOUT, "blue's api did not answer %s within %ld s", ver, timeout_ms / 1000);
+        time_sleep_ms(250);
+    }
+}
+
+static int public_is(const char *base, const char *want, long timeout_ms)
+{
+    char *url = xasprintf("%s/info/version", base);
+    long deadline = time_mono_ms() + timeout_ms;
+    int ok = 0;
+    while (!ok && time_mono_ms() <= deadline) {
+        struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
+        struct http_resp resp;
+        struct tu_err e;
+        if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data)
+            ok = strstr(resp.body.data, want) != NULL;
+        http_resp_free(&resp);
+        if (!ok)
+            time_sleep_ms(100);
+    }
+    free(url);
+    return ok;
+}
+
+/* Back to blue: start it, give it the traffic, remove green. */
+static int rollback_steps(struct engine *e, struct tu_err *err)
+{
+    json_t *blue = json_object_get(e->j.doc, "blue");
+    const char *ver = jstr(json_object_get(e->j.doc, "from"), "version");
+    json_object_set_new(e->j.doc, "rolling_back", json_true());
+    if (engine_save(e, err) < 0)
+        return -1;
+    if (start_blue(e, err) < 0 || wait_blue_answers(e, 180000, err) < 0)
+        return -1;
+    if (json_is_true(json_object_get(e->j.doc, "switched"))) {
+        const char *conf = jstr(blue, "edge_conf");
+        if (conf && e->u->edge) {
+            long t0 = time_mono_ms();
+            if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
+                return -1;
+            char *pub = engine_public_url(e);
+            int ok = pub && public_is(pub, ver, 15000);
+            if (!ok) {
+                tu_err_set(err, TU_ERR_REFUSED, "the edge does not answer %s after restoring blue's config", ver);
+                free(pub);
+                return -1;
+            }
+            engine_say(e, "rollback", "the edge serves %s again at %s (%ld ms after the reload)", ver, pub,
+                       time_mono_ms() - t0);
+            free(pub);
+        } else {
+            engine_say(e, "rollback", "traffic was switched by the operator's proxy: point it back at blue");
+        }
+        json_object_set_new(e->j.doc, "switched", json_false());
+        if (engine_save(e, err) < 0)
+            return -1;
+    }
+    size_t nh = json_array_size(json_object_get(e->j.doc, "hops"));
+    for (size_t h = 0; h < nh; h++)
+        if (engine_remove_hop(e, h, err) < 0)
+            return -1;
+    /* Indices no traffic ever reached hold only the failed migration's copies: a
+     * retry must not migrate into them (that duplicates documents, tracardi #565). */
+    int reached = json_is_true(json_object_get(e->j.doc, "ever_switched"));
+    for (size_t h = 0; h < nh; h++) {
+        json_t *hj = engine_hop(e, h);
+        struct tversion v;
+        struct tu_err ve;
+        char tenant[6];
+        if (tversion_parse(jstr(hj, "to"), &v, &ve) < 0)
+            continue;
+        release_tenant(&v, tenant);
+        if (reached && h + 1 == nh) {
+            engine_say(e, "rollback", "the indices of %s stay (%s.%s.*): they hold what it wrote while it served",
+                       jstr(hj, "to"), jstr(hj, "to_db_version"), tenant);
+            continue;
+        }
+        if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, err) < 0)
+            return -1;
+    }
+    json_object_set_new(e->j.doc, "blue_stopped", json_false());
+    engine_say(e, "rollback", "blue (%s) serves; the new release's containers are removed (logs in %s/logs)", ver,
+               e->upgrade_dir);
+    return journal_set_state(&e->j, "rolled_back", err);
+}
+
+/* ---------------------------------------------------------------- running */
+
+static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
+{
+    struct step steps[64];
+    size_t n = build_steps(e, steps, 64);
+    const char *kill_at = getenv("TRACUP_TEST_KILL_AT");
+    for (size_t i = 0; i < n; i++) {
+        if (journal_phase_ok(&e->j, steps[i].name))
+            continue;
+        if (tu_interrupted()) {
+            journal_set_state(&e->j, "interrupted", err);
+            engine_say(e, steps[i].name, "interrupted before this phase; 'tracup resume' continues, "
+                                         "'tracup rollback' goes back to blue");
+            return UP_INTERRUPTED;
+        }
+        if (journal_phase_begin(&e->j, steps[i].name, err) < 0) {
+            tu_err_prefix(err, "cannot write the journal, stopping: ");
+            return UP_FAILED_ATTENTION;
+        }
+        if (kill_at && strcmp(kill_at, steps[i].name) == 0)
+            raise(SIGKILL); /* test hook: die exactly here, as a crash would */
+        struct tu_err pe;
+        tu_err_clear(&pe);
+        int rc = steps[i].fn(e, steps[i].hop, &pe);
+        if (rc == PHASE_INTERRUPTED) {
+            journal_phase_end(&e->j, steps[i].name, "interrupted", NULL, err);
+            journal_set_state(&e->j, "interrupted", err);
+            engine_say(e, steps[i].name, "interrupted at a safe point; 'tracup resume' continues, "
+                                         "'tracup rollback' goes back to blue");
+            return UP_INTERRUPTED;
+        }
+        if (rc < 0) {
+            *err = pe;
+            journal_phase_end(&e->j, steps[i].name, "failed", pe.msg, err);
+            *err = pe;
+            engine_say(e, steps[i].name, "failed: %s", pe.msg);
+            if (strcmp(steps[i].name, "preflight") == 0) {
+                journal_set_state(&e->j, "rolled_back", err);
+                *err = pe;
+                return UP_REFUSED;
+            }
+            engine_say(e, "rollback", "rolling back to %s", jstr(json_object_get(e->j.doc, "from"), "version"));
+            struct tu_err re;
+            tu_err_clear(&re);
+            if (rollback_steps(e, &re) < 0) {
+                journal_set_state(&e->j, "failed", &re);
+                engine_say(e, "rollback", "failed: %s", re.msg);
+                record_history(e, "upgrade", "failed, needs attention");
+                tu_err_set(err, TU_ERR_REFUSED, "%s; the automatic rollback failed too: %s", pe.msg, re.msg);
+                return UP_FAILED_ATTENTION;
+            }
+            record_history(e, "upgrade", "failed, rolled back");
+            *err = pe;
+            return UP_FAILED_ROLLED_BACK;
+        }
+        if (journal_phase_end(&e->j, steps[i].name, "ok", NULL, err) < 0)
+            return UP_FAILED_ATTENTION;
+    }
+    if (journal_set_state(&e->j, "done", err) < 0)
+        return UP_FAILED_ATTENTION;
+    record_history(e, "upgrade", "done");
+    engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
+                          "to it until 'tracup finalize'.",
+               jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    return UP_DONE;
+}
+
+static json_t *blue_record(struct upctx *u, const char *edge_conf)
+{
+    json_t *rel = json_array();
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        int ours = c->role == ROLE_API || c->role == ROLE_GUI || c->role == ROLE_WORKER || c == u->redis;
+        if (ours && c->state && strcmp(c->state, "running") == 0)
+            json_array_append_new(rel, json_string(c->id));
+    }
+    json_t *b = json_pack("{s:s,s:o}", "api", u->api->id, "release", rel);
+    if (u->edge)
+        json_object_set_new(b, "edge", json_string(u->edge->id));
+    if (edge_conf)
+        json_object_set_new(b, "edge_conf", json_string(edge_conf));
+    return b;
+}
+
+static int lock_take(struct upctx *u, struct tu_lock *l, const char *what, FILE *out, struct tu_err *err)
+{
+    char *recovered = NULL;
+    if (lock_acquire(l, u->lock_path, what, &recovered, err) < 0)
+        return -1;
+    if (recovered) {
+        fprintf(out, "note: %s\n", recovered);
+        free(recovered);
+    }
+    return 0;
+}
+
+enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
+{
+    struct engine e;
+    memset(&e, 0, sizeof(e));
+    e.u = u;
+    e.o = o;
+    e.out = out;
+    e.t0_ms = time_mono_ms();
+    struct tu_lock lock;
+    char what[96];
+    snprintf(what, sizeof(what), "upgrade --to %s", o->plan.target);
+    if (lock_take(u, &lock, what, out, err) < 0)
+        return UP_REFUSED;
+    enum up_outcome outcome = UP_REFUSED;
+    if (plan_build(u, &o->plan, &e.plan, err) < 0)
+        goto out;
+    if (e.plan.refused) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(e.plan.doc, "refusals"), i, v)
+            engine_say(&e, "preflight", "refused: %s", json_string_value(v));
+        tu_err_set(err, TU_ERR_REFUSED, "the upgrade is refused: %s",
+                   json_string_value(json_array_get(json_object_get(e.plan.doc, "refusals"), 0)));
+        goto out;
+    }
+    if (!o->admin_email || !o->admin_password) {
+        tu_err_set(err, TU_ERR_USAGE, "the new release is installed with an admin account: set TRACUP_ADMIN_EMAIL "
+                                      "and TRACUP_ADMIN_PASSWORD (or --admin-password-file)");
+        goto out;
+    }
+    /* The journal exists before anything changes; without it nothing runs. */
+    char stamp[32];
+    char *id = xasprintf("%s-%s-%s", time_compact_now(stamp, sizeof(stamp)), u->blue_v.text, e.plan.target.text);
+    e.upgrade_dir = xasprintf("%s/upgrades/%s", u->stack_dir, id);
+    if (fs_mkdirs(e.upgrade_dir, 0700, err) < 0) {
+        free(id);
+        goto out;
+    }
+    char *edge_conf = NULL;
+    const char *sw = o->plan.switch_mode ? o->plan.switch_mode : "edge";
+    if (strcmp(sw, "edge") == 0 && u->edge && edge_read(u->d, u->edge->id, &edge_conf, err) < 0) {
+        tu_err_prefix(err, "the edge has no config tracup can manage: ");
+        free(id);
+        goto out;
+    }
+    json_t *hops = json_array();
+    for (size_t h = 0; h < e.plan.nhops; h++) {
+        const struct plan_hop *ph = &e.plan.hops[h];
+        char tenant[6];
+        if (h == 0)
+            snprintf(tenant, sizeof(tenant), "%s", e.plan.tenant_from);
+        else
+            release_tenant(&e.plan.hops[h - 1].hop.to, tenant);
+        json_t *imgs = json_object();
+        for (size_t k = 0; k < ph->nimages; k++)
+            json_object_set_new(imgs, ph->images[k].key, json_pack("{s:s,s:s,s:s?}", "ref", ph->images[k].ref, "repo",
+                                                                   ph->images[k].repo, "digest", ph->images[k].digest));
+        json_array_append_new(hops, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:[],s:{}}", "to", ph->hop.to.text,
+                                              "from_db_version", ph->hop.from_info->db_version, "to_db_version",
+                                              ph->hop.to_info->db_version, "from_tenant", tenant, "migrate_path",
+                                              ph->hop.to_info->migrate_path, "intermediate", ph->hop.intermediate,
+                                              "images", imgs, "containers", "migration"));
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:{s:s,s:s?,s:s},s:s,s:s,s:o,s:O,s:o,s:b,s:b}", "id", id, "stack",
+                            u->stack->name, "prefix", u->prefix, "from", "version", u->blue_v.text, "db_version",
+                            jstr(u->blue_details, "db_version"), "name", e.plan.tenant_from, "to", e.plan.target.text,
+                            "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
+                            "switched", 0, "blue_stopped", 0);
+    json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
+    free(edge_conf);
+    free(id);
+    if (journal_create(&e.j, u->journal_path, doc, err) < 0) {
+        tu_err_prefix(err, "refusing to start without a journal: ");
+        goto out;
+    }
+    engine_say(&e, "upgrade", "%s: journal %s", jstr(e.j.doc, "id"), u->journal_path);
+    outcome = run_steps(&e, err);
+out:
+    engine_free(&e);
+    lock_release(&lock);
+    return outcome;
+}
+
+/* Loads the journal into e and re-picks blue's parts (not green's). */
+static int engine_load(struct engine *e, struct upctx *u, struct tu_err *err)
+{
+    int r = journal_load(&e->j, u->journal_path, err);
+    if (r == 1)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "stack '%s' has no upgrade to act on", u->stack->name);
+    if (r < 0)
+        return -1;
+    json_t *greens = json_array();
+    size_t h, i;
+    json_t *hj, *c;
+    json_array_foreach(json_object_get(e->j.doc, "hops"), h, hj)
+        json_array_foreach(json_object_get(hj, "containers"), i, c) if (jstr(c, "id"))
+            json_array_append_new(greens, json_string(jstr(c, "id")));
+    json_t *blue_ids = json_object_get(json_object_get(e->j.doc, "blue"), "release");
+    int rc = upctx_pick(u, blue_ids, NULL, err);
+    if (rc < 0 || !u->api)
+        rc = upctx_pick(u, NULL, greens, err);
+    json_decref(greens);
+    e->upgrade_dir = xstrdup(jstr(e->j.doc, "upgrade_dir") ? jstr(e->j.doc, "upgrade_dir") : u->stack_dir);
+    return rc;
+}
+
+enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
+{
+    struct engine e;
+    memset(&e, 0, sizeof(e));
+    e.u = u;
+    e.o = o;
+    e.out = out;
+    e.t0_ms = time_mono_ms();
+    struct tu_lock lock;
+    if (lock_take(u, &lock, "resume", out, err) < 0)
+        return UP_REFUSED;
+    enum up_outcome outcome = UP_REFUSED;
+    if (engine_load(&e, u, err) < 0)
+        goto out;
+    const char *st = journal_state(&e.j);
+    if (strcmp(st, "running") != 0 && strcmp(st, "interrupted") != 0) {
+        tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' is %s: there is nothing to resume", jstr(e.j.doc, "id"), st);
+        goto out;
+    }
+    journal_set_state(&e.j, "running", err);
+    engine_say(&e, "resume", "%s from phase %s", jstr(e.j.doc, "id"), journal_phase(&e.j));
+    outcome = run_steps(&e, err);
+out:
+    engine_free(&e);
+    lock_release(&lock);
+    return outcome;
+}
+
+int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
+{
+    struct engine e;
+    memset(&e, 0, sizeof(e));
+    e.u = u;
+    e.o = o;
+    e.out = out;
+    e.t0_ms = time_mono_ms();
+    struct tu_lock lock;
+    if (lock_take(u, &lock, "rollback", out, err) < 0)
+        return -1;
+    int rc = -1;
+    if (engine_load(&e, u, err) < 0)
+        goto out;
+    const char *st = journal_state(&e.j);
+    if (strcmp(st, "finalized") == 0) {
+        tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' was finalized: blue's containers%s are gone, there is no way back",
+                   jstr(e.j.doc, "id"), json_is_true(json_object_get(e.j.doc, "old_indices_deleted")) ? " and indices" : "");
+        goto out;
+    }
+    if (strcmp(st, "rolled_back") == 0) {
+        tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' is already rolled back", jstr(e.j.doc, "id"));
+        goto out;
+    }
+    engine_say(&e, "rollback", "rolling back %s (state %s, phase %s)", jstr(e.j.doc, "id"), st, journal_phase(&e.j));
+    if (rollback_steps(&e, err) < 0) {
+        journal_set_state(&e.j, "failed", err);
+        goto out;
+    }
+    record_history(&e, "rollback", "done");
+    rc = 0;
+out:
+    engine_free(&e);
+    lock_release(&lock);
+    return rc;
+}

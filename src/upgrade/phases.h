@@ -1,0 +1,43 @@
+/* phases.h - the phases of an upgrade; each is safe to run again after a crash. */
+#ifndef TRACUP_UPGRADE_PHASES_H
+#define TRACUP_UPGRADE_PHASES_H
+
+#include <stdint.h>
+
+#include "upgrade/engine.h"
+
+/* A phase returns 0 when done, -1 when failed (err set), PHASE_INTERRUPTED when
+ * SIGINT/SIGTERM asked it to stop at a safe point. */
+#define PHASE_INTERRUPTED (-2)
+
+int phase_preflight(struct engine *e, size_t hop, struct tu_err *err);
+int phase_pull(struct engine *e, size_t hop, struct tu_err *err);
+int phase_snapshot(struct engine *e, size_t hop, struct tu_err *err);
+int phase_start_green(struct engine *e, size_t hop, struct tu_err *err);
+int phase_smoke(struct engine *e, size_t hop, struct tu_err *err);
+int phase_install(struct engine *e, size_t hop, struct tu_err *err);
+int phase_migrate(struct engine *e, size_t hop, struct tu_err *err);
+int phase_remove_intermediate(struct engine *e, size_t hop, struct tu_err *err);
+int phase_switch(struct engine *e, size_t hop, struct tu_err *err);
+int phase_observe(struct engine *e, size_t hop, struct tu_err *err);
+int phase_done(struct engine *e, size_t hop, struct tu_err *err);
+
+/* Progress line for people (or a JSON event). */
+void engine_say(struct engine *e, const char *phase, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The journal's record of hop i (borrowed). */
+json_t *engine_hop(struct engine *e, size_t hop);
+/* The URL this host reaches a container at by id (the caller frees), or NULL. */
+char *engine_container_url(struct engine *e, const char *id, int port);
+/* Saves the journal; on failure the engine stops (nothing runs without a journal). */
+int engine_save(struct engine *e, struct tu_err *err);
+/* Removes the containers of hop i (logs kept in the upgrade directory). */
+int engine_remove_hop(struct engine *e, size_t hop, struct tu_err *err);
+/* The indices of one release (db_version and tenant) and their documents. */
+int engine_release_indices(struct engine *e, const char *db, const char *tenant, json_t **names, int64_t *docs,
+                           struct tu_err *err);
+/* Deletes them: only for a release no traffic ever reached (a failed upgrade's). */
+int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, struct tu_err *err);
+/* The public URL of the api through the edge, or NULL (the caller frees). */
+char *engine_public_url(struct engine *e);
+
+#endif

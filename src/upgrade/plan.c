@@ -1,0 +1,491 @@
+/* plan.c - building and printing an upgrade plan; nothing here changes the host. */
+#include "upgrade/plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "docker/objects.h"
+#include "elastic/es.h"
+#include "elastic/indexname.h"
+#include "registry/auth.h"
+#include "registry/ref.h"
+#include "tracardi/images.h"
+#include "upgrade/journal.h"
+#include "util/mask.h"
+#include "util/xalloc.h"
+
+/* A release adds about as many shards as the running one uses; this is the floor
+ * when the running one's indices cannot be counted (a 0.8.2 install uses 116). */
+#define SHARDS_PER_RELEASE_FLOOR 120
+
+static void refuse(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(struct plan *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = xvasprintf(fmt, ap);
+    va_end(ap);
+    json_array_append_new(json_object_get(p->doc, "refusals"), json_string(m));
+    free(m);
+    p->refused = 1;
+}
+
+size_t plan_release_images(const struct upctx *u, const struct tversion *v, const char *keys[8])
+{
+    size_t n = 0;
+    keys[n++] = "api";
+    keys[n++] = "gui";
+    const struct tracardi_image *uw = tracardi_image_by_key("update-worker");
+    if (tracardi_image_in_release(uw, v))
+        keys[n++] = "update-worker";
+    const struct tracardi_image *apm = tracardi_image_by_key("apm");
+    int blue_has_apm = 0;
+    for (size_t i = 0; u->stack && i < u->stack->n; i++)
+        if (u->stack->c[i].image_key && strcmp(u->stack->c[i].image_key, "apm") == 0)
+            blue_has_apm = 1;
+    if (blue_has_apm && tracardi_image_in_release(apm, v))
+        keys[n++] = "apm";
+    return n;
+}
+
+json_t *plan_env_override(const struct upctx *u, const char *stack, const struct tversion *v,
+                          const char *mysql_host)
+{
+    json_t *o = json_object();
+    char *rname = green_name(stack, "redis", v->text);
+    const char *blue_redis = u->api ? stack_env(u->api, "REDIS_HOST") : NULL;
+    char *url = green_redis_url(blue_redis, rname);
+    json_object_set_new(o, "REDIS_HOST", json_string(url));
+    free(url);
+    free(rname);
+    if (mysql_host) {
+        const char *colon = strrchr(mysql_host, ':');
+        if (colon) {
+            char *h = xstrndup(mysql_host, (size_t)(colon - mysql_host));
+            json_object_set_new(o, "MYSQL_HOST", json_string(h));
+            json_object_set_new(o, "MYSQL_PORT", json_string(colon + 1));
+            free(h);
+        } else {
+            json_object_set_new(o, "MYSQL_HOST", json_string(mysql_host));
+        }
+    }
+    return o;
+}
+
+/* The blue container a green one is derived from: its counterpart, else the api. */
+static const struct stack_container *template_for(const struct upctx *u, const char *key)
+{
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if (c->image_key && strcmp(c->image_key, key) == 0 && (c == u->api || c == u->gui || c->role == ROLE_WORKER))
+            return c;
+    }
+    return strcmp(key, "gui") == 0 ? u->gui : u->api;
+}
+
+struct resolve_ud {
+    const struct upctx *u;
+    char *last;
+};
+
+static const char *env_of_api(void *ud, const char *name)
+{
+    const struct upctx *u = ((struct resolve_ud *)ud)->u;
+    return stack_env(u->api, name);
+}
+
+static const char *resolve_cb(void *ud, const char *host)
+{
+    struct resolve_ud *r = ud;
+    free(r->last);
+    r->last = upctx_resolve(r->u, host);
+    return r->last;
+}
+
+static void plan_elastic(struct upctx *u, struct plan *p)
+{
+    json_t *ej = json_object();
+    json_object_set_new(p->doc, "elasticsearch", ej);
+    struct resolve_ud r = {u, NULL};
+    struct es_conn es;
+    struct tu_err e;
+    tu_err_clear(&e);
+    if (es_conn_from_env(&es, env_of_api, &r, resolve_cb, &e) < 0) {
+        free(r.last);
+        refuse(p, "cannot tell how to reach Elasticsearch from the api's environment: %s", e.msg);
+        return;
+    }
+    free(r.last);
+    struct es_health h;
+    if (es_health(&es, &h, &e) < 0) {
+        refuse(p, "Elasticsearch does not answer: %s", e.msg);
+        es_conn_free(&es);
+        return;
+    }
+    json_object_set_new(ej, "health", json_string(h.status));
+    json_object_set_new(ej, "data_nodes", json_integer(h.number_of_data_nodes));
+    if (strcmp(h.status, "green") != 0 && strcmp(h.status, "yellow") != 0)
+        refuse(p, "Elasticsearch's health is '%s'; an upgrade needs green or yellow", h.status);
+
+    long per_node = 1000;
+    const char *src = NULL;
+    if (es_max_shards_per_node(&es, &per_node, &src, &e) < 0)
+        per_node = 1000;
+    struct es_index *idx = NULL;
+    size_t n = 0;
+    if (es_indices(&es, &idx, &n, &e) < 0) {
+        refuse(p, "cannot list Elasticsearch's indices: %s", e.msg);
+        es_conn_free(&es);
+        return;
+    }
+    int64_t open = es_shards_open(idx, n);
+    long nodes = h.number_of_data_nodes > 0 ? h.number_of_data_nodes : 1;
+    int64_t limit = (int64_t)per_node * nodes;
+    /* What the running release uses is what the next one will add, per hop. */
+    const char *blue_db = json_string_value(json_object_get(u->blue_details, "db_version"));
+    int64_t blue_shards = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tindex t;
+        if (strcmp(idx[i].status, "open") != 0 || tindex_parse(idx[i].name, &t) < 0)
+            continue;
+        if (blue_db && strcmp(t.db_version, blue_db) == 0 && strcmp(t.tenant, p->tenant_from) == 0)
+            blue_shards += idx[i].pri * (1 + idx[i].rep);
+    }
+    /* A target release whose indices exist already (a failed attempt, a manual
+     * install) would be migrated into twice: duplicated documents (tracardi #565). */
+    for (size_t hi = 0; hi < p->nhops; hi++) {
+        const struct hop *hp = &p->hops[hi].hop;
+        char tenant[6];
+        release_tenant(&hp->to, tenant);
+        size_t found = 0;
+        int64_t docs = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct tindex t;
+            if (tindex_parse(idx[i].name, &t) < 0 || strcmp(t.db_version, hp->to_info->db_version) != 0 ||
+                strcmp(t.tenant, tenant) != 0)
+                continue;
+            found++;
+            docs += idx[i].docs_count > 0 ? idx[i].docs_count : 0;
+        }
+        if (found)
+            refuse(p, "Elasticsearch already holds %zu indices of db_version %s (tenant %s, %lld documents): a "
+                      "migration into them would duplicate documents (tracardi issue #565); delete them first "
+                      "('tracup prune-indices --release %s') if nothing uses them",
+                   found, hp->to_info->db_version, tenant, (long long)docs, hp->to_info->db_version);
+    }
+    int64_t per_release = blue_shards > 0 ? blue_shards : SHARDS_PER_RELEASE_FLOOR;
+    int64_t needed = per_release * (int64_t)p->nhops;
+    json_object_set_new(ej, "shards_open", json_integer(open));
+    json_object_set_new(ej, "max_shards_per_node", json_integer(per_node));
+    json_object_set_new(ej, "shard_limit", json_integer(limit));
+    json_object_set_new(ej, "shards_needed", json_integer(needed));
+    json_object_set_new(ej, "shards_free", json_integer(limit - open));
+    if (open + needed > limit)
+        refuse(p, "Elasticsearch's shard budget is too small: the new release needs about %lld shards, but only "
+                  "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s); delete old "
+                  "releases' indices with 'tracup prune-indices' or raise the limit",
+               (long long)needed, (long long)(limit - open), (long long)limit, per_node, nodes, nodes == 1 ? "" : "s");
+    free(idx);
+    es_conn_free(&es);
+}
+
+static void plan_disk(struct upctx *u, struct plan *p)
+{
+    json_t *info = NULL;
+    struct tu_err e;
+    if (docker_info(u->d, &info, &e) < 0)
+        return;
+    const char *root = json_string_value(json_object_get(info, "DockerRootDir"));
+    struct statvfs vfs;
+    if (root && statvfs(root, &vfs) == 0) {
+        unsigned long long free_b = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        /* The new images weigh about what the running ones do. */
+        unsigned long long need = 0;
+        for (size_t i = 0; i < u->stack->n; i++) {
+            const struct stack_container *c = &u->stack->c[i];
+            if (c->role != ROLE_API && c->role != ROLE_GUI && c->role != ROLE_WORKER)
+                continue;
+            json_t *img = NULL;
+            if (c->image_id && docker_image_inspect(u->d, c->image_id, &img, &e) == 0) {
+                need += (unsigned long long)json_integer_value(json_object_get(img, "Size"));
+                json_decref(img);
+            }
+        }
+        need *= p->nhops;
+        json_object_set_new(p->doc, "disk", json_pack("{s:s,s:I,s:I}", "docker_root", root, "free_bytes",
+                                                      (json_int_t)free_b, "needed_bytes", (json_int_t)need));
+        if (need > free_b)
+            refuse(p, "not enough disk for the new images under '%s': about %llu MB needed, %llu MB free", root,
+                   need / 1000000, free_b / 1000000);
+    }
+    json_decref(info);
+}
+
+static void plan_images(struct upctx *u, const struct plan_opts *o, struct plan *p, struct plan_hop *ph)
+{
+    const char *keys[8];
+    size_t n = plan_release_images(u, &ph->hop.to, keys);
+    char *auth = NULL;
+    int auth_done = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct tracardi_image *ti = tracardi_image_by_key(keys[i]);
+        struct plan_image *pi = &ph->images[ph->nimages++];
+        pi->key = ti->key;
+        pi->ref = tracardi_image_ref(u->prefix, ti->path, ph->hop.to.text);
+        pi->repo = xasprintf("%s/%s", u->prefix, ti->path);
+        if (o->skip_registry)
+            continue;
+        struct tu_err e;
+        tu_err_clear(&e);
+        if (!auth_done) {
+            struct image_ref r;
+            if (image_ref_parse(pi->ref, &r, &e) == 0) {
+                struct reg_creds c;
+                if (auth_find(image_ref_auth_key(&r), &c, &e) == 0) {
+                    auth = auth_header_value(&c);
+                    reg_creds_free(&c);
+                } else {
+                    refuse(p, "cannot read registry credentials: %s", e.msg);
+                }
+                image_ref_free(&r);
+            }
+            auth_done = 1;
+        }
+        if (docker_distribution_digest(u->d, pi->ref, auth, &pi->digest, &e) < 0)
+            refuse(p, "the registry has no digest for '%s': %s", pi->ref, e.msg);
+    }
+    secret_free(auth);
+}
+
+static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_hop *ph)
+{
+    const struct hop *h = &ph->hop;
+    json_t *hj = json_pack("{s:s,s:s,s:s,s:b}", "to", h->to.text, "from_db_version", h->from_info->db_version,
+                           "to_db_version", h->to_info->db_version, "intermediate", h->intermediate);
+    json_t *imgs = json_array();
+    for (size_t i = 0; i < ph->nimages; i++)
+        json_array_append_new(imgs, json_pack("{s:s,s:s,s:s?}", "image", ph->images[i].key, "ref", ph->images[i].ref,
+                                              "digest", ph->images[i].digest));
+    json_object_set_new(hj, "images", imgs);
+
+    json_t *env = plan_env_override(u, u->stack->name, &h->to, o->mysql_host);
+    json_t *cs = json_array();
+    for (size_t i = 0; i < ph->nimages; i++) {
+        const struct plan_image *pi = &ph->images[i];
+        const struct stack_container *tpl = template_for(u, pi->key);
+        if (!tpl)
+            continue;
+        char *name = green_name(u->stack->name, pi->key, h->to.text);
+        char *pinned = pi->digest ? xasprintf("%s@%s", pi->repo, pi->digest) : xstrdup(pi->ref);
+        struct green_spec gs;
+        struct tu_err e;
+        const struct tracardi_image *ti = tracardi_image_by_key(pi->key);
+        if (green_spec_build(u->d, tpl, name, pi->key, ti->role, pinned, ti->role == ROLE_GUI ? NULL : env, NULL,
+                             1, &gs, &e) == 0) {
+            json_array_append_new(cs, json_pack("{s:s,s:s,s:s,s:o,s:O,s:s}", "name", gs.name, "role",
+                                                stack_role_name(gs.role), "image", pinned, "env", green_env_masked(&gs),
+                                                "networks", gs.networks, "ports", "none"));
+            green_spec_free(&gs);
+        }
+        free(pinned);
+        free(name);
+    }
+    json_decref(env);
+    json_object_set_new(hj, "containers", cs);
+    if (u->redis) {
+        char *rn = green_name(u->stack->name, "redis", h->to.text);
+        json_object_set_new(hj, "redis", json_pack("{s:s,s:s,s:s}", "name", rn, "image", u->redis->image, "why",
+                                                   "two releases' workers on one Redis take each other's jobs "
+                                                   "(tracardi issue #849)"));
+        free(rn);
+    }
+    json_t *mig = json_array();
+    static const char *const ctxs[] = {"staging", "production"};
+    for (int c = 0; c < 2; c++)
+        json_array_append_new(mig, json_pack("{s:s,s:s,s:s,s:s,s:s}", "context", ctxs[c], "call",
+                                             h->to_info->migrate_path, "from_version", h->from_info->db_version,
+                                             "header", c ? "x-context: production" : "(none)", "runs_in",
+                                             h->to_info->migration_in_worker ? "the update worker" : "the api"));
+    json_object_set_new(hj, "migration", mig);
+    return hj;
+}
+
+int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struct tu_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->doc = json_pack("{s:s,s:s,s:s,s:[]}", "stack", u->stack->name, "kind", u->stack->kind, "target", o->target,
+                       "refusals");
+    int warn_rc = 0;
+    struct tu_err e;
+    tu_err_clear(&e);
+    if (tversion_check_target(o->target, o->allow_dev, &p->target, &warn_rc, &e) < 0) {
+        *err = e;
+        plan_free(p);
+        return -1;
+    }
+    if (warn_rc)
+        json_object_set_new(p->doc, "warning", json_sprintf("%s is a release candidate", p->target.text));
+
+    /* An upgrade that has not ended keeps blue as the way back: one at a time. */
+    struct journal j;
+    int jr = journal_load(&j, u->journal_path, &e);
+    if (jr == 0) {
+        const char *st = journal_state(&j);
+        if (strcmp(st, "finalized") != 0 && strcmp(st, "rolled_back") != 0)
+            refuse(p, "upgrade '%s' of this stack is %s (phase %s): %s first",
+                   json_string_value(json_object_get(j.doc, "id")), st, journal_phase(&j),
+                   strcmp(st, "done") == 0 ? "finalize or roll it back" : "resume or roll it back");
+        journal_free(&j);
+    } else if (jr < 0) {
+        refuse(p, "%s", e.msg);
+    }
+
+    json_t *blue = json_object();
+    json_object_set_new(p->doc, "blue", blue);
+    json_object_set_new(blue, "api", json_string(u->api->name));
+    if (!u->blue_v_known) {
+        refuse(p, "cannot tell which Tracardi release runs: %s",
+               u->blue_details_error ? u->blue_details_error : "the api did not answer");
+        return 0;
+    }
+    json_object_set_new(blue, "version", json_string(u->blue_v.text));
+    const char *db = json_string_value(json_object_get(u->blue_details, "db_version"));
+    const char *nm = json_string_value(json_object_get(u->blue_details, "name"));
+    json_object_set_new(blue, "db_version", db ? json_string(db) : json_null());
+    release_tenant(&u->blue_v, p->tenant_from);
+    if (nm && strlen(nm) < sizeof(p->tenant_from))
+        snprintf(p->tenant_from, sizeof(p->tenant_from), "%s", nm);
+    json_object_set_new(blue, "name", json_string(p->tenant_from));
+    if (!u->blue_details)
+        refuse(p, "the running api does not answer (%s): its version cannot be confirmed",
+               u->blue_details_error ? u->blue_details_error : "?");
+
+    int cmp = tversion_cmp(&p->target, &u->blue_v);
+    if (cmp == 0) {
+        refuse(p, "Tracardi %s already runs", u->blue_v.text);
+        return 0;
+    }
+    if (cmp < 0) {
+        refuse(p, "%s is older than the running %s: Tracardi's data migrates forward only; to go back after an "
+                  "upgrade use 'tracup rollback'", p->target.text, u->blue_v.text);
+        return 0;
+    }
+    struct hop hops[MAX_HOPS];
+    if (release_hops(&u->blue_v, &p->target, hops, &p->nhops, &e) < 0) {
+        refuse(p, "%s", e.msg);
+        p->nhops = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < p->nhops; i++)
+        p->hops[i].hop = hops[i];
+
+    const char *tenant = stack_env(u->api, "TENANT_NAME");
+    if (!tenant)
+        tenant = stack_env(u->api, "INSTANCE_PREFIX");
+    if (tenant && *tenant)
+        refuse(p, "the api pins its tenant name (TENANT_NAME=%s): both releases would share index aliases, so "
+                  "they are not isolated", tenant);
+    for (size_t i = 0; i < p->nhops; i++) {
+        if (p->hops[i].hop.to_info->needs_mysql && !stack_env(u->api, "MYSQL_HOST") && !o->mysql_host)
+            refuse(p, "Tracardi %s needs MySQL and this stack has none configured (MYSQL_HOST is not set); "
+                      "name one with --mysql-host HOST[:PORT]", p->hops[i].hop.to.text);
+    }
+    const char *sw = o->switch_mode ? o->switch_mode : "edge";
+    json_t *swj = json_pack("{s:s}", "strategy", sw);
+    if (strcmp(sw, "edge") == 0) {
+        if (!u->edge) {
+            refuse(p, "the stack has no edge in front of it: run 'tracup adopt' once, or switch with "
+                      "--switch ports (a short gap)");
+        } else {
+            json_object_set_new(swj, "edge", json_string(u->edge->name));
+            char *pub = stack_container_url(u->edge, 8686);
+            if (pub)
+                json_object_set_new(swj, "public_api", json_string(pub));
+            free(pub);
+        }
+    }
+    json_object_set_new(p->doc, "switch", swj);
+
+    json_t *hj = json_array();
+    for (size_t i = 0; i < p->nhops; i++) {
+        plan_images(u, o, p, &p->hops[i]);
+        json_array_append_new(hj, hop_json(u, o, &p->hops[i]));
+    }
+    json_object_set_new(p->doc, "hops", hj);
+    plan_elastic(u, p);
+    plan_disk(u, p);
+    return 0;
+}
+
+void plan_free(struct plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nhops; i++)
+        for (size_t j = 0; j < p->hops[i].nimages; j++) {
+            free(p->hops[i].images[j].ref);
+            free(p->hops[i].images[j].repo);
+            free(p->hops[i].images[j].digest);
+        }
+    json_decref(p->doc);
+    memset(p, 0, sizeof(*p));
+}
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "?";
+}
+
+void plan_print(FILE *f, const struct plan *p)
+{
+    json_t *d = p->doc, *blue = json_object_get(d, "blue");
+    fprintf(f, "Plan for stack %s: Tracardi %s (db_version %s, tenant %s) -> %s\n", js(d, "stack"), js(blue, "version"),
+            js(blue, "db_version"), js(blue, "name"), js(d, "target"));
+    size_t i, k;
+    json_t *h, *v;
+    json_array_foreach(json_object_get(d, "hops"), i, h) {
+        fprintf(f, "\nHop %zu: -> %s (db_version %s -> %s)%s\n", i + 1, js(h, "to"), js(h, "from_db_version"),
+                js(h, "to_db_version"), json_is_true(json_object_get(h, "intermediate"))
+                                            ? ", an intermediate release: installed, migrated into, verified, removed"
+                                            : "");
+        json_array_foreach(json_object_get(h, "images"), k, v)
+            fprintf(f, "  pull     %-58s %s\n", js(v, "ref"), json_is_string(json_object_get(v, "digest")) ? js(v, "digest") : "(digest unknown)");
+        json_array_foreach(json_object_get(h, "containers"), k, v) {
+            fprintf(f, "  create   %-40s role %-7s networks", js(v, "name"), js(v, "role"));
+            size_t m;
+            json_t *n;
+            json_array_foreach(json_object_get(v, "networks"), m, n) fprintf(f, " %s", json_string_value(n));
+            fprintf(f, ", no published ports\n");
+            json_array_foreach(json_object_get(v, "env"), m, n) fprintf(f, "             %s\n", json_string_value(n));
+        }
+        json_t *r = json_object_get(h, "redis");
+        if (r)
+            fprintf(f, "  redis    %s from %s: %s\n", js(r, "name"), js(r, "image"), js(r, "why"));
+        json_array_foreach(json_object_get(h, "migration"), k, v)
+            fprintf(f, "  migrate  %-10s POST %s from %s, %s (runs in %s)\n", js(v, "context"), js(v, "call"),
+                    js(v, "from_version"), js(v, "header"), js(v, "runs_in"));
+        fprintf(f, "  verify   document counts of every copied index, old against new\n");
+    }
+    json_t *sw = json_object_get(d, "switch");
+    if (sw)
+        fprintf(f, "\nSwitch: %s%s%s%s%s\n", js(sw, "strategy"), json_object_get(sw, "edge") ? " through " : "",
+                json_object_get(sw, "edge") ? js(sw, "edge") : "", json_object_get(sw, "public_api") ? " at " : "",
+                json_object_get(sw, "public_api") ? js(sw, "public_api") : "");
+    json_t *es = json_object_get(d, "elasticsearch");
+    if (json_object_get(es, "shard_limit"))
+        fprintf(f, "Elasticsearch: %s, %lld of %lld shards open; the upgrade adds about %lld\n", js(es, "health"),
+                (long long)json_integer_value(json_object_get(es, "shards_open")),
+                (long long)json_integer_value(json_object_get(es, "shard_limit")),
+                (long long)json_integer_value(json_object_get(es, "shards_needed")));
+    json_t *refusals = json_object_get(d, "refusals");
+    if (json_array_size(refusals)) {
+        fprintf(f, "\nRefused:\n");
+        json_array_foreach(refusals, i, v) fprintf(f, "  - %s\n", json_string_value(v));
+    } else {
+        fprintf(f, "\nReady: nothing was changed. Run 'tracup upgrade --to %s' to do it.\n", js(d, "target"));
+    }
+}
