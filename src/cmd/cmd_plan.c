@@ -6,10 +6,12 @@
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
 
-enum { O_TO, O_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_MYSQL, O_JSON };
+enum { O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_MYSQL, O_JSON };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
+    [O_FROM_REGISTRY] = {"from-registry", 0, "HOST[:PORT][/PATH]", "where the running release's images came from, "
+                                                                  "when not --registry"},
     [O_STACK] = {"stack", 0, "NAME", "the stack to upgrade, when the host has several"},
     [O_ALLOW_DEV] = {"allow-dev", 0, NULL, "allow a -dev release (may lose data on upgrade)"},
     [O_SWITCH] = {"switch", 0, "edge|ports|external", "how traffic moves (default edge)"},
@@ -37,7 +39,8 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     struct tu_err err;
     tu_err_clear(&err);
     const char *prefix = cmd_registry(ctx, o->value[O_REGISTRY]);
-    if (registry_prefix_check(prefix, &err) < 0)
+    const char *from = o->value[O_FROM_REGISTRY] ? o->value[O_FROM_REGISTRY] : prefix;
+    if (registry_prefix_check(prefix, &err) < 0 || registry_prefix_check(from, &err) < 0)
         return cmd_fail(ctx, &err, TU_EXIT_USAGE);
     struct tversion v;
     if (tversion_check_target(o->value[O_TO], o->set[O_ALLOW_DEV], &v, NULL, &err) < 0)
@@ -48,11 +51,11 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     if (rc)
         return rc;
     struct upctx u;
-    if (upctx_open(&u, &d, prefix, o->value[O_STACK], NULL, &err) < 0) {
+    if (upctx_open(&u, &d, from, o->value[O_STACK], NULL, &err) < 0) {
         docker_cleanup(&d);
         return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
     }
-    struct plan_opts po = {.target = o->value[O_TO], .allow_dev = o->set[O_ALLOW_DEV],
+    struct plan_opts po = {.target = o->value[O_TO], .registry = prefix, .allow_dev = o->set[O_ALLOW_DEV],
                            .switch_mode = o->value[O_SWITCH], .mysql_host = o->value[O_MYSQL]};
     struct plan p;
     if (plan_build(&u, &po, &p, &err) < 0) {

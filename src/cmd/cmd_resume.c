@@ -27,7 +27,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         return rc;
     struct docker d;
     struct upctx u;
-    if ((rc = upopts_open(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u))) {
+    if ((rc = upopts_open_journaled(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u))) {
         upopts_free(&uo);
         return rc;
     }

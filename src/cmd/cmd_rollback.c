@@ -47,7 +47,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     uo.yes = o->set[O_YES];
     struct docker d;
     struct upctx u;
-    int rc = upopts_open(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u);
+    int rc = upopts_open_journaled(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u);
     if (rc)
         return rc;
     struct tu_err err;

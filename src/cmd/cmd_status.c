@@ -5,6 +5,8 @@
 #include "cmd/cmd.h"
 #include "tracardi/images.h"
 #include "tracardi/stack.h"
+#include "upgrade/journal.h"
+#include "upgrade/upctx.h"
 #include "util/http.h"
 #include "util/mask.h"
 #include "util/xalloc.h"
@@ -154,6 +156,55 @@ static void print_ports(FILE *f, const struct stack_container *c)
         fprintf(f, "  %s", line);
 }
 
+/* The upgrade on record for a stack, or NULL when there is none. */
+static json_t *upgrade_json(const char *stack)
+{
+    char *path = xasprintf("%s/%s/journal.json", upctx_state_root(), stack);
+    struct journal j;
+    struct tu_err err;
+    tu_err_clear(&err);
+    json_t *out = NULL;
+    int r = journal_load(&j, path, &err);
+    if (r == 0) {
+        json_t *phases = json_array();
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(j.doc, "phases"), i, p)
+            json_array_append_new(phases, json_pack("{s:O,s:O?}", "name", json_object_get(p, "name"), "result",
+                                                    json_object_get(p, "result")));
+        out = json_pack("{s:O,s:O,s:O,s:O?,s:O,s:o,s:s}", "id", json_object_get(j.doc, "id"), "state",
+                        json_object_get(j.doc, "state"), "phase", json_object_get(j.doc, "phase"), "from",
+                        json_object_get(json_object_get(j.doc, "from"), "version"), "to", json_object_get(j.doc, "to"),
+                        "phases", phases, "journal", path);
+        journal_free(&j);
+    } else if (r < 0) {
+        out = json_pack("{s:s,s:s,s:s}", "error", err.msg, "hint", err.hint, "journal", path);
+    }
+    free(path);
+    return out;
+}
+
+static void print_upgrade(FILE *f, json_t *up)
+{
+    if (!up)
+        return;
+    if (json_object_get(up, "error")) {
+        fprintf(f, "  Upgrade       %s\n                %s\n", json_string_value(json_object_get(up, "error")),
+                json_string_value(json_object_get(up, "hint")));
+        return;
+    }
+    const char *st = json_string_value(json_object_get(up, "state"));
+    fprintf(f, "  Upgrade       %s: %s -> %s, %s at phase %s\n", json_string_value(json_object_get(up, "id")),
+            json_string_value(json_object_get(up, "from")), json_string_value(json_object_get(up, "to")), st,
+            json_string_value(json_object_get(up, "phase")));
+    if (strcmp(st, "running") == 0 || strcmp(st, "interrupted") == 0)
+        fprintf(f, "                not finished: 'tracup resume' continues it, 'tracup rollback' undoes it\n");
+    else if (strcmp(st, "done") == 0)
+        fprintf(f, "                the old release is kept: 'tracup rollback' goes back, 'tracup finalize' ends it\n");
+    else if (strcmp(st, "failed") == 0)
+        fprintf(f, "                failed and needs attention: 'tracup rollback' retries going back\n");
+}
+
 static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)
 {
     json_t *api = json_object_get(sj, "api");
@@ -172,6 +223,7 @@ static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)
     } else {
         fprintf(f, "  Tracardi      no api container in this stack\n");
     }
+    print_upgrade(f, json_object_get(sj, "upgrade"));
     json_t *ep = json_object_get(sj, "endpoints");
     json_t *es = json_object_get(ep, "elasticsearch");
     json_t *hosts = json_object_get(es, "hosts");
@@ -281,6 +333,9 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
             free(why);
         }
         json_object_set_new(sj, "endpoints", endpoints_json(api));
+        json_t *up = upgrade_json(s->name);
+        if (up)
+            json_object_set_new(sj, "upgrade", up);
         if (!ctx->json) {
             if (shown)
                 fputc('\n', ctx->out);

@@ -6,12 +6,14 @@
 #include "tracardi/version.h"
 
 enum {
-    O_TO, O_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT,
+    O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT,
     O_OBSERVE, O_MIGRATE_TIMEOUT, O_CHECKS, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON
 };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
+    [O_FROM_REGISTRY] = {"from-registry", 0, "HOST[:PORT][/PATH]", "where the running release's images came from, "
+                                                                  "when not --registry"},
     [O_STACK] = {"stack", 0, "NAME", "the stack to upgrade, when the host has several"},
     [O_ALLOW_DEV] = {"allow-dev", 0, NULL, "allow a -dev release (may lose data on upgrade)"},
     [O_SWITCH] = {"switch", 0, "edge|ports|external", "how traffic moves (default edge: no dropped requests)"},
@@ -54,6 +56,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     struct up_opts uo;
     upopts_defaults(&uo);
     uo.plan.target = o->value[O_TO];
+    uo.plan.registry = o->value[O_REGISTRY] ? o->value[O_REGISTRY] : cmd_registry(ctx, NULL);
     uo.plan.allow_dev = o->set[O_ALLOW_DEV];
     uo.plan.switch_mode = sw;
     uo.plan.mysql_host = o->value[O_MYSQL];
@@ -71,7 +74,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
 
     struct docker d;
     struct upctx u;
-    if ((rc = upopts_open(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u))) {
+    if ((rc = upopts_open_from(ctx, o->value[O_REGISTRY], o->value[O_FROM_REGISTRY], o->value[O_STACK], &d, &u))) {
         upopts_free(&uo);
         return rc;
     }

@@ -1,12 +1,14 @@
 /* upopts.c - shared option handling for the upgrade commands. */
 #include "cmd/upopts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry/auth.h"
 #include "tracardi/images.h"
+#include "upgrade/journal.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
 
@@ -81,10 +83,17 @@ int upopts_exit(enum up_outcome outcome)
 
 int upopts_open(struct tu_ctx *ctx, const char *registry_flag, const char *stack, struct docker *d, struct upctx *u)
 {
+    return upopts_open_from(ctx, registry_flag, NULL, stack, d, u);
+}
+
+int upopts_open_from(struct tu_ctx *ctx, const char *registry_flag, const char *from_flag, const char *stack,
+                     struct docker *d, struct upctx *u)
+{
     struct tu_err err;
     tu_err_clear(&err);
-    const char *prefix = cmd_registry(ctx, registry_flag);
-    if (registry_prefix_check(prefix, &err) < 0)
+    const char *prefix = from_flag ? from_flag : cmd_registry(ctx, registry_flag);
+    if (registry_prefix_check(prefix, &err) < 0 ||
+        (registry_flag && registry_prefix_check(registry_flag, &err) < 0))
         return cmd_fail(ctx, &err, TU_EXIT_USAGE);
     int rc = cmd_docker(ctx, d);
     if (rc)
@@ -94,4 +103,55 @@ int upopts_open(struct tu_ctx *ctx, const char *registry_flag, const char *stack
         return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
     }
     return 0;
+}
+
+/* The journal of stack `name` (the caller frees doc), or NULL. */
+static json_t *journal_of(const char *root, const char *name)
+{
+    char *path = xasprintf("%s/%s/journal.json", root, name);
+    struct journal j;
+    struct tu_err err;
+    json_t *doc = NULL;
+    if (journal_load(&j, path, &err) == 0) {
+        doc = json_incref(j.doc);
+        journal_free(&j);
+    }
+    free(path);
+    return doc;
+}
+
+int upopts_open_journaled(struct tu_ctx *ctx, const char *registry_flag, const char *stack, struct docker *d,
+                          struct upctx *u)
+{
+    const char *root = upctx_state_root();
+    char *name = stack ? xstrdup(stack) : NULL;
+    if (!name) {
+        DIR *dp = opendir(root);
+        struct dirent *de;
+        size_t found = 0;
+        while (dp && (de = readdir(dp))) {
+            if (de->d_name[0] == '.')
+                continue;
+            json_t *doc = journal_of(root, de->d_name);
+            const char *st = json_string_value(json_object_get(doc, "state"));
+            if (st && strcmp(st, "finalized") != 0 && strcmp(st, "rolled_back") != 0) {
+                found++;
+                free(name);
+                name = xstrdup(de->d_name);
+            }
+            json_decref(doc);
+        }
+        if (dp)
+            closedir(dp);
+        if (found > 1) {
+            free(name);
+            return cmd_usage_error(ctx, NULL, "%zu stacks have upgrades under way: say which with --stack", found);
+        }
+    }
+    json_t *doc = name ? journal_of(root, name) : NULL;
+    const char *prefix = json_string_value(json_object_get(doc, "prefix"));
+    int rc = upopts_open_from(ctx, registry_flag, registry_flag ? NULL : prefix, name, d, u);
+    json_decref(doc);
+    free(name);
+    return rc;
 }

@@ -16,5 +16,14 @@ void upopts_free(struct up_opts *o);
 int upopts_exit(enum up_outcome outcome);
 /* Opens the daemon and the stack; returns 0 or an exit code (printed). */
 int upopts_open(struct tu_ctx *ctx, const char *registry_flag, const char *stack, struct docker *d, struct upctx *u);
+/* The same, with blue's images found under from_flag (else the registry). */
+int upopts_open_from(struct tu_ctx *ctx, const char *registry_flag, const char *from_flag, const char *stack,
+                     struct docker *d, struct upctx *u);
+
+/* Opens the stack of the upgrade on record: --stack, else the one stack in the
+ * state directory whose upgrade has not ended; its discovery prefix comes from
+ * the journal, so the operator need not repeat --registry. */
+int upopts_open_journaled(struct tu_ctx *ctx, const char *registry_flag, const char *stack, struct docker *d,
+                          struct upctx *u);
 
 #endif

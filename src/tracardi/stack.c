@@ -157,6 +157,13 @@ int stack_discover(struct docker *d, const char *prefix, struct stack_list *out,
         const char *trole = label(c, "tracup.role");
         sc->service = xstrdup(trole ? trole : svc);
         sc->role = tracardi_image_role(img, prefix, &sc->image_key);
+        if (sc->role == ROLE_OTHER && trole && label(c, "tracup.upgrade")) {
+            /* tracup's own containers say what they are, whatever registry they came from. */
+            static const enum stack_role roles[] = {ROLE_API, ROLE_GUI, ROLE_WORKER, ROLE_REDIS};
+            for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+                if (strcmp(trole, stack_role_name(roles[r])) == 0)
+                    sc->role = roles[r];
+        }
         if (sc->role == ROLE_OTHER)
             sc->role = infra_role_guess(img, sc->service);
         fill_ports(sc, json_object_get(c, "Ports"));
@@ -200,10 +207,16 @@ void stack_list_free(struct stack_list *l)
 
 const struct stack_container *stack_find_role(const struct stack *s, enum stack_role role)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->c[i].role == role)
+    const struct stack_container *any = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->c[i].role != role)
+            continue;
+        if (s->c[i].state && strcmp(s->c[i].state, "running") == 0)
             return &s->c[i];
-    return NULL;
+        if (!any)
+            any = &s->c[i];
+    }
+    return any;
 }
 
 const char *stack_env(const struct stack_container *c, const char *name)

@@ -50,7 +50,7 @@ struct stack_list {
 int stack_discover(struct docker *d, const char *prefix, struct stack_list *out, struct tu_err *err);
 void stack_list_free(struct stack_list *l);
 
-/* The first container of a role, or NULL (borrowed). */
+/* A container of a role, a running one first, or NULL (borrowed). */
 const struct stack_container *stack_find_role(const struct stack *s, enum stack_role role);
 /* The value of NAME in a container's environment (borrowed from inspect), or NULL. */
 const char *stack_env(const struct stack_container *c, const char *name);

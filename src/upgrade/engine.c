@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -52,6 +53,10 @@ int history_append(const struct upctx *u, json_t *record, struct tu_err *err)
     const char *user = getenv("SUDO_USER");
     if (!user || !*user)
         user = getenv("USER");
+    if (!user || !*user) {
+        struct passwd *pw = getpwuid(getuid());
+        user = pw ? pw->pw_name : NULL;
+    }
     json_object_set_new(record, "when", json_string(time_iso_now(stamp, sizeof(stamp))));
     json_object_set_new(record, "who", json_string(user ? user : "?"));
     json_object_set_new(record, "stack", json_string(u->stack->name));

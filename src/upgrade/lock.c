@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -65,6 +66,10 @@ int lock_acquire(struct tu_lock *l, const char *path, const char *what, char **r
     const char *user = getenv("SUDO_USER");
     if (!user || !*user)
         user = getenv("USER");
+    if (!user || !*user) {
+        struct passwd *pw = getpwuid(getuid());
+        user = pw ? pw->pw_name : NULL;
+    }
     json_t *me = json_pack("{s:I,s:s,s:s,s:s,s:s}", "pid", (json_int_t)getpid(), "user", user ? user : "?",
                            "host", host, "started", time_iso_now(stamp, sizeof(stamp)), "operation", what);
     char *text = json_dumps(me, JSON_COMPACT);

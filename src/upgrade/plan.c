@@ -234,8 +234,9 @@ static void plan_images(struct upctx *u, const struct plan_opts *o, struct plan 
         const struct tracardi_image *ti = tracardi_image_by_key(keys[i]);
         struct plan_image *pi = &ph->images[ph->nimages++];
         pi->key = ti->key;
-        pi->ref = tracardi_image_ref(u->prefix, ti->path, ph->hop.to.text);
-        pi->repo = xasprintf("%s/%s", u->prefix, ti->path);
+        const char *reg = o->registry ? o->registry : u->prefix;
+        pi->ref = tracardi_image_ref(reg, ti->path, ph->hop.to.text);
+        pi->repo = xasprintf("%s/%s", reg, ti->path);
         if (o->skip_registry)
             continue;
         struct tu_err e;

@@ -10,6 +10,7 @@
 
 struct plan_opts {
     const char *target;
+    const char *registry;      /* where the target's images come from (u->prefix when NULL) */
     int allow_dev;
     const char *switch_mode;   /* "edge" (default), "ports", "external" */
     const char *mysql_host;    /* HOST[:PORT] for a target that needs MySQL, or NULL */

@@ -276,3 +276,41 @@ tb_container() {
     docker ps -q --filter "label=com.docker.compose.project=$1" \
         --filter "label=com.docker.compose.service=$2" | head -n1
 }
+
+# tb_seed_blue PROJECT VERSION N: install the stack's Tracardi through the edge (admin
+# $TB_ADMIN_EMAIL / $TB_BLUE_PASSWORD) and write N documents into each event and
+# profile write index of the release, staging and production, so a migration has
+# something to copy. Uses TB_API_URL / TB_ELASTIC_URL from tb_compose_up.
+TB_ADMIN_EMAIL=${TB_ADMIN_EMAIL:-admin@example.com}
+TB_BLUE_PASSWORD=${TB_BLUE_PASSWORD:-blue-secret-1}
+tb_seed_blue() {
+    local project=$1 version=$2 n=$3 code prefix tenant idx body i
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$TB_API_URL/install" \
+        -H 'content-type: application/json' \
+        -d "{\"username\":\"$TB_ADMIN_EMAIL\",\"password\":\"$TB_BLUE_PASSWORD\",\"token\":\"tracardi\",\"needs_admin\":true,\"update_mapping\":false}")
+    [ "$code" = 200 ] || { tb_log "install of $project answered $code"; return 1; }
+    case "$version" in
+        0.8.0) prefix=080; tenant=fa73a ;;
+        0.8.1) prefix=08x; tenant=01506 ;;
+        0.8.2) prefix=0820; tenant=ffe49 ;;
+        0.9.0|1.0.0) prefix=09x; tenant=8504a ;;
+        *) tb_log "tb_seed_blue: unknown version $version"; return 1 ;;
+    esac
+    body=$(mktemp)
+    for idx in $(curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json" | jq -r '.[].index' |
+                 grep -E "^(prod-)?$prefix\.$tenant\.tracardi-(event|profile)-"); do
+        for ((i = 1; i <= n; i++)); do
+            printf '{"index":{"_index":"%s"}}\n{"seq":%d,"type":"seeded"}\n' "$idx" "$i"
+        done
+    done >"$body"
+    [ -s "$body" ] || { rm -f "$body"; tb_log "no event/profile indices of $prefix.$tenant to seed"; return 1; }
+    curl -s --max-time 30 -X POST "$TB_ELASTIC_URL/_bulk" -H 'content-type: application/x-ndjson' \
+        --data-binary @"$body" | jq -e '.errors == false' >/dev/null || { rm -f "$body"; return 1; }
+    rm -f "$body"
+}
+
+# tb_release_docs PREFIX TENANT: documents in a release's indices (staging and production).
+tb_release_docs() {
+    curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json" |
+        jq --arg re "^(prod-|static-)?$1\\.$2\\." '[.[] | select(.index | test($re)) | (.["docs.count"] | tonumber)] | add // 0'
+}
