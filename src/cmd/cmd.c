@@ -19,6 +19,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_upgrade_entry,
     &cmd_rollback_entry,
     &cmd_resume_entry,
+    &cmd_adopt_entry,
     &cmd_history_entry,
     &cmd_version_entry,
     NULL,

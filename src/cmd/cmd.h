@@ -62,6 +62,7 @@ extern const struct cmd_entry cmd_upgrade_entry;
 extern const struct cmd_entry cmd_resume_entry;
 extern const struct cmd_entry cmd_rollback_entry;
 extern const struct cmd_entry cmd_history_entry;
+extern const struct cmd_entry cmd_adopt_entry;
 
 /* Parses argv and runs the command; returns the exit code. */
 int cmd_main(int argc, char **argv);

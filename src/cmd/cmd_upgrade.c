@@ -42,9 +42,6 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     if (rc)
         return rc;
     const char *sw = o->value[O_SWITCH] ? o->value[O_SWITCH] : "edge";
-    if (strcmp(sw, "ports") == 0)
-        return cmd_usage_error(ctx, "upgrade", "--switch ports is not available yet: use the edge ('tracup adopt' "
-                                               "puts one in front of a stack) or --switch external");
     if (strcmp(sw, "external") == 0 && (!o->value[O_SWITCH_CMD] || !o->value[O_PUBLIC_URL]))
         return cmd_usage_error(ctx, "upgrade", "--switch external needs --switch-command and --public-url");
     struct tu_err err;
@@ -94,7 +91,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
 const struct cmd_entry cmd_upgrade_entry = {
     .name = "upgrade",
     .summary = "upgrade a stack blue-green: new release beside the old, checked, migrated, switched",
-    .usage = "--to VERSION [--registry PREFIX] [--stack NAME] [--switch edge|external] [--json] [--yes]",
+    .usage = "--to VERSION [--registry PREFIX] [--stack NAME] [--switch edge|ports|external] [--json] [--yes]",
     .description = "Phases: preflight, pull, snapshot, start green, smoke, install, migrate (verified by\n"
                    "document counts), switch, observe, done. Every phase is journaled before and after\n"
                    "it runs; any failed check before done rolls back on its own (exit 4). Blue is\n"

@@ -137,3 +137,23 @@ int docker_info(struct docker *d, json_t **out, struct tu_err *err)
     }
     return 0;
 }
+
+char *docker_recreate_image(struct docker *d, json_t *inspect, int *moved)
+{
+    const char *id = json_string_value(json_object_get(inspect, "Image"));
+    const char *name = json_string_value(json_object_get(json_object_get(inspect, "Config"), "Image"));
+    *moved = 0;
+    if (name && id) {
+        json_t *img = NULL;
+        struct tu_err e;
+        if (docker_image_inspect(d, name, &img, &e) == 0) {
+            const char *now = json_string_value(json_object_get(img, "Id"));
+            int same = now && strcmp(now, id) == 0;
+            json_decref(img);
+            if (same)
+                return xstrdup(name);
+        }
+    }
+    *moved = 1;
+    return xstrdup(id ? id : name ? name : "");
+}

@@ -48,4 +48,9 @@ int docker_distribution_digest(struct docker *d, const char *ref, const char *au
 /* GET /info; *out is the caller's. */
 int docker_info(struct docker *d, json_t **out, struct tu_err *err);
 
+/* The image reference to recreate a container from its inspect document: its
+ * Config.Image when that still names the image it ran, else the image id, in
+ * which case *moved is set (the caller labels the container). The caller frees. */
+char *docker_recreate_image(struct docker *d, json_t *inspect, int *moved);
+
 #endif

@@ -223,8 +223,21 @@ static int recreate_from_snapshot(struct engine *e, const char *id, struct tu_er
     if (name && name[0] == '/')
         name++;
     json_t *body = json_deep_copy(json_object_get(found, "Config"));
-    /* The exact image blue ran, even if its tag moved since. */
-    json_object_set_new(body, "Image", json_string(jstr(found, "Image")));
+    /* The exact image blue ran, by name while the name still means it. */
+    int moved = 0;
+    char *image = docker_recreate_image(e->u->d, found, &moved);
+    json_object_set_new(body, "Image", json_string(image));
+    free(image);
+    if (moved) {
+        json_t *labels = json_object_get(body, "Labels");
+        if (!json_is_object(labels)) {
+            labels = json_object();
+            json_object_set_new(body, "Labels", labels);
+        }
+        const struct stack_container *sc = upctx_by_id(e->u, id);
+        json_object_set_new(labels, "tracup.role", json_string(sc ? stack_role_name(sc->role) : "api"));
+        json_object_set_new(labels, "tracup.upgrade", json_string(jstr(e->j.doc, "id")));
+    }
     json_object_set(body, "HostConfig", json_object_get(found, "HostConfig"));
     json_t *nets = json_object_get(json_object_get(found, "NetworkSettings"), "Networks");
     const char *first = NULL;
@@ -340,6 +353,15 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
     json_object_set_new(e->j.doc, "rolling_back", json_true());
     if (engine_save(e, err) < 0)
         return -1;
+    const char *mode = jstr(e->j.doc, "switch");
+    int ports = mode && strcmp(mode, "ports") == 0;
+    size_t nh = json_array_size(json_object_get(e->j.doc, "hops"));
+    /* Green holds blue's published ports: it must go first. */
+    if (ports && json_is_true(json_object_get(e->j.doc, "switched")))
+        for (size_t h = 0; h < nh; h++)
+            if (engine_remove_hop(e, h, err) < 0)
+                return -1;
+    long t_blue = time_mono_ms();
     if (start_blue(e, err) < 0 || wait_blue_answers(e, 180000, err) < 0)
         return -1;
     if (json_is_true(json_object_get(e->j.doc, "switched"))) {
@@ -358,6 +380,17 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
             engine_say(e, "rollback", "the edge serves %s again at %s (%ld ms after the reload)", ver, pub,
                        time_mono_ms() - t0);
             free(pub);
+        } else if (ports) {
+            char *pub = engine_public_url(e);
+            int ok = pub && public_is(pub, ver, 30000);
+            if (!ok) {
+                tu_err_set(err, TU_ERR_REFUSED, "%s does not answer %s after blue got its ports back", pub ? pub : "?",
+                           ver);
+                free(pub);
+                return -1;
+            }
+            engine_say(e, "rollback", "blue serves %s at %s again (%ld ms)", ver, pub, time_mono_ms() - t_blue);
+            free(pub);
         } else {
             engine_say(e, "rollback", "traffic was switched by the operator's proxy: point it back at blue");
         }
@@ -365,7 +398,6 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
         if (engine_save(e, err) < 0)
             return -1;
     }
-    size_t nh = json_array_size(json_object_get(e->j.doc, "hops"));
     for (size_t h = 0; h < nh; h++)
         if (engine_remove_hop(e, h, err) < 0)
             return -1;
@@ -560,6 +592,12 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
+    char *pub = strcmp(sw, "edge") == 0 && u->edge ? stack_container_url(u->edge, EDGE_API_PORT)
+              : strcmp(sw, "ports") == 0       ? engine_port_url(u->api->inspect, 80)
+              : o->public_url                  ? xstrdup(o->public_url) : NULL;
+    if (pub)
+        json_object_set_new(doc, "public_url", json_string(pub));
+    free(pub);
     free(edge_conf);
     free(id);
     if (journal_create(&e.j, u->journal_path, doc, err) < 0) {

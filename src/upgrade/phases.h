@@ -37,6 +37,15 @@ int engine_release_indices(struct engine *e, const char *db, const char *tenant,
                            struct tu_err *err);
 /* Deletes them: only for a release no traffic ever reached (a failed upgrade's). */
 int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, struct tu_err *err);
+/* The id / name of hop's green container for key, or NULL (borrowed). */
+const char *engine_green_id(struct engine *e, size_t hop, const char *key);
+const char *engine_green_name(struct engine *e, size_t hop, const char *key);
+struct es_conn;
+/* Elasticsearch as the stack's api reaches it (names resolved to addresses). */
+int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err);
+/* The URL of a port a container publishes by its HostConfig (set even while it is
+ * stopped), or NULL (the caller frees). */
+char *engine_port_url(json_t *inspect, int port);
 /* The public URL of the api through the edge, or NULL (the caller frees). */
 char *engine_public_url(struct engine *e);
 

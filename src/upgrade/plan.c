@@ -14,6 +14,7 @@
 #include "registry/ref.h"
 #include "tracardi/images.h"
 #include "upgrade/journal.h"
+#include "upgrade/phases.h"
 #include "util/mask.h"
 #include "util/xalloc.h"
 
@@ -407,6 +408,15 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
                 json_object_set_new(swj, "public_api", json_string(pub));
             free(pub);
         }
+    }
+    if (strcmp(sw, "ports") == 0) {
+        char *pub = engine_port_url(u->api->inspect, 80);
+        if (!pub)
+            refuse(p, "--switch ports moves the api's published ports, and '%s' publishes none", u->api->name);
+        else
+            json_object_set_new(swj, "public_api", json_string(pub));
+        json_object_set_new(swj, "gap", json_string("blue stops before green takes its ports: a short gap, measured"));
+        free(pub);
     }
     json_object_set_new(p->doc, "switch", swj);
 

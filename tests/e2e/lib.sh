@@ -194,7 +194,12 @@ MYSQL_PORT=3306"
     local dir; dir=$(tb_compose_dir "$project")
     rm -rf "$dir"
     mkdir -p "$dir"
-    cp "$TB_REPO_DIR/compose/docker-compose.yml" "$dir/"
+    # TB_NO_EDGE=1: the stack as Tracardi's own compose runs it (api and gui publish ports).
+    if [ "${TB_NO_EDGE:-0}" = 1 ]; then
+        cp "$TB_REPO_DIR/tests/e2e/noedge-compose.yml" "$dir/docker-compose.yml"
+    else
+        cp "$TB_REPO_DIR/compose/docker-compose.yml" "$dir/"
+    fi
     cp -r "$TB_REPO_DIR/compose/edge" "$dir/edge"
     : >"$dir/empty.env"
     cat >"$dir/tb.env" <<EOF

@@ -1,0 +1,408 @@
+/* phases_migrate.c - handing off to Tracardi's migration, once, and verifying what arrived. */
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "elastic/es.h"
+#include "elastic/indexname.h"
+#include "tracardi/api.h"
+#include "upgrade/phases.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker/objects.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---------------------------------------------------------------- migrate */
+
+struct resolve_ud {
+    struct engine *e;
+    char *last;
+};
+
+static const char *api_env(void *ud, const char *name)
+{
+    return stack_env(((struct resolve_ud *)ud)->e->u->api, name);
+}
+
+static const char *resolve(void *ud, const char *host)
+{
+    struct resolve_ud *r = ud;
+    free(r->last);
+    r->last = upctx_resolve(r->e->u, host);
+    return r->last;
+}
+
+int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err)
+{
+    struct resolve_ud r = {e, NULL};
+    int rc = es_conn_from_env(es, api_env, &r, resolve, err);
+    free(r.last);
+    return rc;
+}
+
+/* The key under which a schema's documents are counted in the new release: the
+ * alias of a partitioned family (partitions may be merged), else the index. */
+static char *count_key(const char *to_index, int multi, const char *worker)
+{
+    struct tindex t;
+    int family = multi || (worker && strcmp(worker, "reindex_to_one_index") == 0);
+    if (!family || tindex_parse(to_index, &t) < 0)
+        return xstrdup(to_index);
+    const char *pfx = t.prefix_kind == 'p' ? "prod-" : "";
+    if (strcmp(t.db_version, "09x") == 0)
+        return xasprintf("%s%s.%s.%s", pfx, t.db_version, t.tenant, t.name);
+    return xasprintf("%s%s.%s", pfx, t.tenant, t.name);
+}
+
+static int64_t count_or(const struct es_conn *es, const char *index, int64_t dflt)
+{
+    int64_t n;
+    struct tu_err e;
+    return es_count(es, index, &n, &e) == 0 ? n : dflt;
+}
+
+/* Posts one context's migration once; records it first so a crash never repeats it. */
+static int migrate_context(struct engine *e, size_t hop, struct tapi *a, const struct es_conn *es, const char *ctx,
+                           struct tu_err *err)
+{
+    json_t *hj = engine_hop(e, hop);
+    json_t *mig = json_object_get(hj, "migration");
+    json_t *mc = json_object_get(mig, ctx);
+    if (json_is_true(json_object_get(mc, "posted"))) {
+        engine_say(e, "migrate", "%s: started before, not started again", ctx);
+        return 0;
+    }
+    const char *from_db = jstr(hj, "from_db_version");
+    const char *from_tenant = jstr(hj, "from_tenant");
+    const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
+    char *esc_db = docker_escape(from_db);
+    char *esc_t = docker_escape(from_tenant);
+    char *path = xasprintf("/migration/%s?from_tenant_name=%s", esc_db, esc_t);
+    free(esc_db);
+    free(esc_t);
+    json_t *plan = NULL;
+    int rc = tapi_get_json(a, path, context, &plan, err);
+    free(path);
+    if (rc < 0) {
+        tu_err_prefix(err, "migrate (%s): ", ctx);
+        return -1;
+    }
+    json_t *schemas = json_object_get(plan, "schemas");
+    json_t *ids = json_array();
+    json_t *before = json_object();
+    json_t *checks = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(schemas, i, s) {
+        const char *id = jstr(s, "id");
+        json_t *ci = json_object_get(s, "copy_index");
+        const char *from = jstr(ci, "from_index"), *to = jstr(ci, "to_index");
+        if (!id || !from || !to)
+            continue;
+        json_array_append_new(ids, json_string(id));
+        if (strncmp(to, "Table:", 6) == 0)
+            continue; /* copied into MySQL: verified by the task's result only */
+        char *key = count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
+        json_array_append_new(checks, json_pack("{s:s,s:s}", "from", from, "key", key));
+        json_object_set_new(before, from, json_integer(count_or(es, from, 0)));
+        free(key);
+    }
+    json_decref(plan);
+    /* What the new release holds before the copy (install wrote its admin, say). */
+    json_t *baseline = json_object();
+    json_array_foreach(checks, i, s) {
+        const char *key = jstr(s, "key");
+        if (!json_object_get(baseline, key))
+            json_object_set_new(baseline, key, json_integer(count_or(es, key, 0)));
+    }
+    if (!json_array_size(ids)) {
+        engine_say(e, "migrate", "%s: nothing to migrate (no source indices)", ctx);
+        json_object_set_new(mig, ctx, json_pack("{s:b,s:o,s:o,s:o,s:o}", "posted", 1, "ids", ids, "before", before,
+                                                "checks", checks, "baseline", baseline));
+        return engine_save(e, err);
+    }
+    /* Tasks that exist now are not this migration's (unless they change later). */
+    json_t *tasks = NULL;
+    json_t *known = json_object();
+    if (tapi_get_json(a, "/tasks/type/upgrade", context, &tasks, err) == 0) {
+        json_t *list = json_object_get(json_object_get(tasks, "grouped"), "Tasks");
+        json_array_foreach(list, i, s) if (jstr(s, "id")) {
+            json_t *ts = json_object_get(s, "timestamp");
+            json_object_set(known, jstr(s, "id"), ts ? ts : json_null());
+        }
+    }
+    json_decref(tasks);
+    json_object_set_new(mig, ctx, json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "posted", 1, "ids", ids, "before", before,
+                                            "checks", checks, "known_tasks", known, "baseline", baseline));
+    if (engine_save(e, err) < 0)
+        return -1;
+    json_t *body = json_pack("{s:s,s:s,s:O}", "from_version", from_db, "from_tenant_name", from_tenant, "ids", ids);
+    rc = tapi_post_json(a, jstr(hj, "migrate_path"), body, context, NULL, err);
+    json_decref(body);
+    if (rc < 0) {
+        tu_err_prefix(err, "migrate (%s): ", ctx);
+        return -1;
+    }
+    engine_say(e, "migrate", "%s: started, %zu schemas from %s (tenant %s)", ctx, json_array_size(ids), from_db,
+               from_tenant);
+    return 0;
+}
+
+#define NO_TASK_TIMEOUT_MS 120000
+
+/* Waits for this migration's tasks in one context. */
+static int wait_tasks(struct engine *e, size_t hop, struct tapi *a, const char *ctx, long deadline, struct tu_err *err)
+{
+    json_t *mc = json_object_get(json_object_get(engine_hop(e, hop), "migration"), ctx);
+    json_t *known = json_object_get(mc, "known_tasks");
+    const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
+    int last_pct = -1;
+    long first_seen = time_mono_ms();
+    for (;;) {
+        json_t *tasks = NULL;
+        if (tapi_get_json(a, "/tasks/type/upgrade", context, &tasks, err) < 0) {
+            tu_err_prefix(err, "migrate (%s): ", ctx);
+            return -1;
+        }
+        json_t *list = json_object_get(json_object_get(tasks, "grouped"), "Tasks");
+        size_t i, mine = 0, done = 0;
+        long pct = 0;
+        json_t *t;
+        const char *failed = NULL;
+        json_array_foreach(list, i, t) {
+            const char *id = jstr(t, "id");
+            json_t *was = id ? json_object_get(known, id) : NULL;
+            json_t *ts = json_object_get(t, "timestamp");
+            if (!id || (was && json_equal(was, ts ? ts : json_null())))
+                continue;
+            mine++;
+            const char *st = jstr(t, "status");
+            pct += (long)json_number_value(json_object_get(t, "progress"));
+            if (st && (strcmp(st, "error") == 0 || strcmp(st, "failed") == 0))
+                failed = jstr(t, "name") ? jstr(t, "name") : id;
+            if (st && (strcmp(st, "done") == 0 || strcmp(st, "finished") == 0 || strcmp(st, "completed") == 0))
+                done++;
+        }
+        char failed_copy[200] = "";
+        if (failed)
+            snprintf(failed_copy, sizeof(failed_copy), "%s", failed);
+        json_decref(tasks);
+        if (failed_copy[0])
+            return tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): task '%s' failed", ctx, failed_copy);
+        int p = mine ? (int)(pct / (long)mine) : 0;
+        if (mine && p / 10 != last_pct / 10) {
+            engine_say(e, "migrate", "%s: %zu of %zu tasks done, %d%%", ctx, done, mine, p);
+            last_pct = p;
+        }
+        if (mine && done == mine)
+            return 0;
+        /* No task at all: the job sits in a queue nobody reads (no update worker, or
+         * one on another Redis: tracardi issue #849). */
+        if (!mine && time_mono_ms() > first_seen + NO_TASK_TIMEOUT_MS)
+            return tu_err_set(err, TU_ERR_TIMEOUT, "migrate (%s): no migration task appeared within %d s; is the "
+                                                   "update worker of the new release running, on the new release's "
+                                                   "Redis?", ctx, NO_TASK_TIMEOUT_MS / 1000);
+        if (tu_interrupted())
+            return PHASE_INTERRUPTED;
+        if (time_mono_ms() > deadline)
+            return tu_err_set(err, TU_ERR_TIMEOUT, "migrate (%s): %zu of %zu tasks done after %ld s", ctx, done, mine,
+                              e->o->migrate_timeout_s);
+        time_sleep_ms(1000);
+    }
+}
+
+/* Indices the running release writes to itself (its tasks, logs): the migration's
+ * own records land there, so only "nothing missing" can be checked. */
+static int self_written(const char *key)
+{
+    static const char *const names[] = {"tracardi-task", "tracardi-log", "tracardi-console-log", "tracardi-user-log",
+                                        "tracardi-heartbeats", "tracardi-debug-info", "tracardi-version",
+                                        "tracardi-dispatch-log", "tracardi-field-update-log", NULL};
+    const char *dot = strrchr(key, '.');
+    const char *name = dot ? dot + 1 : key;
+    for (size_t i = 0; names[i]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(name, names[i], n) == 0 && (name[n] == '\0' || name[n] == '-'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Counts lag writes by up to a refresh interval: ask again briefly while short. */
+static int64_t settled_count(const struct es_conn *es, const char *index, int64_t want)
+{
+    int64_t g = -1;
+    for (int i = 0; i < 6; i++) {
+        /* A family whose source was empty may never have been created: zero documents. */
+        g = count_or(es, index, 0);
+        if (g >= want)
+            break;
+        time_sleep_ms(500);
+    }
+    return g;
+}
+
+/* Every copied family must hold what blue held when the copy started, and no more
+ * than blue holds now (blue keeps serving while it runs). */
+static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es, const char *ctx, struct tu_err *err)
+{
+    json_t *mc = json_object_get(json_object_get(engine_hop(e, hop), "migration"), ctx);
+    json_t *checks = json_object_get(mc, "checks");
+    json_t *before = json_object_get(mc, "before");
+    json_t *baseline = json_object_get(mc, "baseline");
+    json_t *sums = json_object();
+    size_t i;
+    json_t *c;
+    json_array_foreach(checks, i, c) {
+        const char *key = jstr(c, "key"), *from = jstr(c, "from");
+        json_t *sum = json_object_get(sums, key);
+        if (!sum) {
+            sum = json_pack("{s:I,s:I}", "before", (json_int_t)0, "after", (json_int_t)0);
+            json_object_set_new(sums, key, sum);
+        }
+        json_int_t b = json_integer_value(json_object_get(before, from));
+        json_int_t a = count_or(es, from, b);
+        json_object_set_new(sum, "before", json_integer(json_integer_value(json_object_get(sum, "before")) + b));
+        json_object_set_new(sum, "after", json_integer(json_integer_value(json_object_get(sum, "after")) + a));
+    }
+    const char *key;
+    json_t *sum;
+    int rc = 0;
+    size_t checked = 0;
+    int64_t total = 0;
+    json_t *result = json_object();
+    json_object_foreach(sums, key, sum) {
+        int64_t base = json_integer_value(json_object_get(baseline, key));
+        int64_t b = json_integer_value(json_object_get(sum, "before")) + base;
+        int64_t a = json_integer_value(json_object_get(sum, "after")) + base;
+        int64_t g = settled_count(es, key, b);
+        json_object_set_new(result, key, json_pack("{s:I,s:I,s:I,s:I}", "old_before", (json_int_t)(b - base),
+                                                   "old_after", (json_int_t)(a - base), "new_before_copy",
+                                                   (json_int_t)base, "new", (json_int_t)g));
+        checked++;
+        total += g > 0 ? g : 0;
+        if (g < b || (g > a && !self_written(key))) {
+            if (rc == 0)
+                tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): '%s' holds %lld documents, expected %lld (%lld copied "
+                           "from the old release, %lld its own)%s", ctx, key, (long long)g, (long long)b,
+                           (long long)(b - base), (long long)base,
+                           g < b ? ": documents are missing" : " and the copy has more than the source");
+            rc = -1;
+        }
+    }
+    json_object_set_new(mc, "verified", result);
+    json_decref(sums);
+    if (rc == 0)
+        engine_say(e, "migrate", "%s: verified %zu copied families, %lld documents, counts match", ctx, checked,
+                   (long long)total);
+    return rc;
+}
+
+int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
+{
+    json_t *hj = engine_hop(e, hop);
+    const char *url = jstr(hj, "api_url");
+    if (!url)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "migrate: the new api's address is unknown");
+    struct tapi a;
+    tapi_init(&a, url, 60000);
+    struct es_conn es;
+    memset(&es, 0, sizeof(es));
+    int rc = -1;
+    if (engine_es_open(e, &es, err) < 0)
+        goto out;
+    if (tapi_login(&a, e->o->admin_email, e->o->admin_password, err) < 0) {
+        tu_err_prefix(err, "migrate: ");
+        goto out;
+    }
+    json_t *avail = NULL;
+    if (tapi_get_json(&a, "/migrations", NULL, &avail, err) < 0) {
+        tu_err_prefix(err, "migrate: ");
+        goto out;
+    }
+    const char *from_db = jstr(hj, "from_db_version");
+    int offered = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(avail, i, v) offered |= json_string_value(v) && strcmp(json_string_value(v), from_db) == 0;
+    json_decref(avail);
+    if (!offered) {
+        tu_err_set(err, TU_ERR_REFUSED, "migrate: Tracardi %s cannot migrate from db_version %s", jstr(hj, "to"), from_db);
+        goto out;
+    }
+    static const char *const ctxs[] = {"staging", "production"};
+    long deadline = time_mono_ms() + e->o->migrate_timeout_s * 1000L;
+    for (int c = 0; c < 2; c++) {
+        if ((rc = migrate_context(e, hop, &a, &es, ctxs[c], err)) < 0)
+            goto out;
+        json_t *mc = json_object_get(json_object_get(hj, "migration"), ctxs[c]);
+        if (json_array_size(json_object_get(mc, "ids")) &&
+            (rc = wait_tasks(e, hop, &a, ctxs[c], deadline, err)) != 0)
+            goto out;
+        rc = -1;
+    }
+    for (int c = 0; c < 2; c++)
+        if (verify_counts(e, hop, &es, ctxs[c], err) < 0)
+            goto out;
+    rc = engine_save(e, err);
+out:
+    es_conn_free(&es);
+    tapi_free(&a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- a release's indices */
+
+int engine_release_indices(struct engine *e, const char *db, const char *tenant, json_t **names, int64_t *docs,
+                           struct tu_err *err)
+{
+    *names = json_array();
+    *docs = 0;
+    struct es_conn es;
+    if (engine_es_open(e, &es, err) < 0)
+        return -1;
+    struct es_index *idx = NULL;
+    size_t n = 0;
+    int rc = es_indices(&es, &idx, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct tindex t;
+        if (tindex_parse(idx[i].name, &t) < 0 || strcmp(t.db_version, db) != 0 || strcmp(t.tenant, tenant) != 0)
+            continue;
+        json_array_append_new(*names, json_string(idx[i].name));
+        if (idx[i].docs_count > 0)
+            *docs += idx[i].docs_count;
+    }
+    free(idx);
+    es_conn_free(&es);
+    return rc;
+}
+
+int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, struct tu_err *err)
+{
+    json_t *names = NULL;
+    int64_t docs = 0;
+    if (engine_release_indices(e, db, tenant, &names, &docs, err) < 0)
+        return -1;
+    struct es_conn es;
+    int rc = engine_es_open(e, &es, err);
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v) {
+        if (rc == 0 && es_delete_index(&es, json_string_value(v), err) < 0 && err->kind != TU_ERR_NOT_FOUND)
+            rc = -1;
+    }
+    if (rc == 0)
+        engine_say(e, "rollback", "deleted the %zu indices the failed upgrade created (%s.%s.*, %lld documents, "
+                                  "all copies)", json_array_size(names), db, tenant, (long long)docs);
+    if (rc == 0 || es.base)
+        es_conn_free(&es);
+    json_decref(names);
+    return rc;
+}
+

@@ -1,0 +1,296 @@
+/* phases_switch.c - moving traffic to the new release, watching it, and keeping the old one. */
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "upgrade/edge.h"
+#include "upgrade/green.h"
+#include "upgrade/plan.h"
+#include "upgrade/phases.h"
+#include "util/http.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker/objects.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---------------------------------------------------------------- intermediate releases */
+
+int phase_remove_intermediate(struct engine *e, size_t hop, struct tu_err *err)
+{
+    (void)hop;
+    size_t n = json_array_size(json_object_get(e->j.doc, "hops"));
+    for (size_t h = 0; h + 1 < n; h++) {
+        if (engine_remove_hop(e, h, err) < 0)
+            return -1;
+        engine_say(e, "cleanup", "intermediate release %s removed", jstr(engine_hop(e, h), "to"));
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- switch */
+
+static int public_answers(const char *base, const char *want, long timeout_ms)
+{
+    char *url = xasprintf("%s/info/version", base);
+    long deadline = time_mono_ms() + timeout_ms;
+    int ok = 0;
+    while (!ok) {
+        struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
+        struct http_resp resp;
+        struct tu_err e;
+        if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data) {
+            json_t *j = json_loadb(resp.body.data, resp.body.len, JSON_DECODE_ANY, NULL);
+            const char *v = json_string_value(j);
+            ok = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
+            json_decref(j);
+        }
+        http_resp_free(&resp);
+        if (ok || time_mono_ms() > deadline)
+            break;
+        time_sleep_ms(100);
+    }
+    free(url);
+    return ok;
+}
+
+/* Recreates a green container with blue's published ports (Docker cannot add
+ * bindings to a container that exists). */
+static int rebind(struct engine *e, size_t last, const char *key, const struct stack_container *blue,
+                  struct tu_err *err)
+{
+    json_t *hj = engine_hop(e, last);
+    const char *ver = jstr(hj, "to");
+    const char *name = engine_green_name(e, last, key);
+    const char *old = engine_green_id(e, last, key);
+    json_t *im = json_object_get(json_object_get(hj, "images"), key);
+    if (!name || !old || !im)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "switch: the new %s container is not on record", key);
+    struct tversion v;
+    tversion_parse(ver, &v, err);
+    json_t *env = strcmp(key, "gui") == 0 ? NULL : plan_env_override(e->u, e->u->stack->name, &v, e->o->plan.mysql_host);
+    json_t *labels = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tracup.stack", e->u->stack->name, "tracup.color", "green",
+                               "tracup.version", ver, "tracup.upgrade", jstr(e->j.doc, "id"), "tracup.role", key);
+    char *pinned = xasprintf("%s@%s", jstr(im, "repo"), jstr(im, "digest"));
+    struct green_spec gs;
+    int rc = green_spec_build(e->u->d, blue, name, key, strcmp(key, "gui") == 0 ? ROLE_GUI : ROLE_API, pinned, env,
+                              labels, 1, &gs, err);
+    free(pinned);
+    json_decref(env);
+    json_decref(labels);
+    if (rc < 0)
+        return -1;
+    json_t *pb = json_object_get(json_object_get(blue->inspect, "HostConfig"), "PortBindings");
+    json_t *exposed = json_object();
+    const char *port;
+    json_t *pv;
+    json_object_foreach(pb, port, pv) json_object_set_new(exposed, port, json_object());
+    json_object_set(json_object_get(gs.body, "HostConfig"), "PortBindings", pb);
+    json_object_set_new(gs.body, "ExposedPorts", exposed);
+    char *newid = NULL;
+    if (docker_container_remove(e->u->d, old, 1, err) < 0 ||
+        docker_container_create(e->u->d, name, gs.body, &newid, err) < 0) {
+        green_spec_free(&gs);
+        return -1;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(hj, "containers"), i, c) if (jstr(c, "key") && strcmp(jstr(c, "key"), key) == 0)
+        json_object_set_new(c, "id", json_string(newid));
+    rc = engine_save(e, err);
+    for (size_t n = 1; rc == 0 && n < json_array_size(gs.networks); n++) {
+        const char *aliases[] = {name, NULL};
+        rc = docker_network_connect(e->u->d, json_string_value(json_array_get(gs.networks, n)), newid, aliases, err);
+    }
+    if (rc == 0)
+        rc = docker_container_start(e->u->d, newid, err);
+    free(newid);
+    green_spec_free(&gs);
+    return rc;
+}
+
+/* Stop blue, give its published ports to green: a short gap, measured. */
+static int switch_ports(struct engine *e, size_t last, const char *ver, struct tu_err *err)
+{
+    json_object_set_new(e->j.doc, "switched", json_true());
+    json_object_set_new(e->j.doc, "ever_switched", json_true());
+    if (engine_save(e, err) < 0)
+        return -1;
+    long t0 = time_mono_ms();
+    const struct stack_container *blues[] = {e->u->api, e->u->gui};
+    static const char *const keys[] = {"api", "gui"};
+    for (size_t k = 0; k < 2; k++) {
+        if (!blues[k])
+            continue;
+        if (docker_container_stop(e->u->d, blues[k]->id, 10, err) < 0 || rebind(e, last, keys[k], blues[k], err) < 0)
+            return -1;
+    }
+    char *pub = engine_public_url(e);
+    int ok = pub && public_answers(pub, ver, e->o->smoke_timeout_s * 1000L);
+    long gap = time_mono_ms() - t0;
+    if (!ok) {
+        tu_err_set(err, TU_ERR_REFUSED, "switch: %s does not answer %s after the ports moved", pub ? pub : "?", ver);
+        free(pub);
+        return -1;
+    }
+    json_object_set_new(e->j.doc, "switch_gap_ms", json_integer(gap));
+    engine_say(e, "switch", "blue's ports now serve %s at %s; the endpoint did not answer for at most %ld ms", ver,
+               pub, gap);
+    free(pub);
+    return engine_save(e, err);
+}
+
+int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
+{
+    (void)hop;
+    size_t last = json_array_size(json_object_get(e->j.doc, "hops")) - 1;
+    const char *ver = jstr(engine_hop(e, last), "to");
+    const char *mode = jstr(e->j.doc, "switch");
+    if (mode && strcmp(mode, "external") == 0) {
+        if (!e->o->switch_command)
+            return tu_err_set(err, TU_ERR_USAGE, "--switch external needs --switch-command");
+        const char *api_id = engine_green_id(e, last, "api");
+        char *url = engine_container_url(e, api_id, GREEN_API_PORT);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setenv("TRACUP_GREEN_API_URL", url ? url : "", 1);
+            setenv("TRACUP_GREEN_API_NAME", engine_green_name(e, last, "api"), 1);
+            setenv("TRACUP_TARGET_VERSION", ver, 1);
+            unsetenv("TRACUP_ADMIN_PASSWORD");
+            execl("/bin/sh", "sh", "-c", e->o->switch_command, (char *)NULL);
+            _exit(127);
+        }
+        free(url);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            return tu_err_set(err, TU_ERR_REFUSED, "switch: the switch command failed");
+        json_object_set_new(e->j.doc, "switched", json_true());
+        json_object_set_new(e->j.doc, "ever_switched", json_true());
+        if (engine_save(e, err) < 0)
+            return -1;
+        char *pub = engine_public_url(e);
+        int ok = pub && public_answers(pub, ver, 30000);
+        free(pub);
+        if (!ok)
+            return tu_err_set(err, TU_ERR_REFUSED, "switch: the public URL does not answer %s", ver);
+        engine_say(e, "switch", "the operator's proxy now serves %s", ver);
+        return 0;
+    }
+    if (mode && strcmp(mode, "ports") == 0)
+        return switch_ports(e, last, ver, err);
+    if (!e->u->edge)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "switch: the stack has no edge");
+    char *api_up = xasprintf("%s:%d", engine_green_name(e, last, "api"), GREEN_API_PORT);
+    char *gui_up = engine_green_name(e, last, "gui") ? xasprintf("%s:%d", engine_green_name(e, last, "gui"), GREEN_GUI_PORT)
+                                                 : NULL;
+    char *conf = NULL;
+    int rc = -1;
+    const char *blue_gui = jstr(json_object_get(e->j.doc, "blue"), "gui_upstream");
+    if (edge_render(api_up, gui_up ? gui_up : (blue_gui ? blue_gui : api_up), &conf, err) < 0)
+        goto out;
+    /* Recorded before, so that a crash half-way is rolled back by putting blue's config back. */
+    json_object_set_new(e->j.doc, "switched", json_true());
+    json_object_set_new(e->j.doc, "ever_switched", json_true());
+    if (engine_save(e, err) < 0)
+        goto out;
+    long t0 = time_mono_ms();
+    if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
+        goto out;
+    char *pub = engine_public_url(e);
+    int ok = pub && public_answers(pub, ver, 15000);
+    if (!ok) {
+        tu_err_set(err, TU_ERR_REFUSED, "switch: the edge at %s does not answer %s after the reload", pub ? pub : "?",
+                   ver);
+        free(pub);
+        goto out;
+    }
+    engine_say(e, "switch", "the edge serves %s at %s (%ld ms after the reload)", ver, pub, time_mono_ms() - t0);
+    free(pub);
+    rc = 0;
+out:
+    free(conf);
+    free(api_up);
+    free(gui_up);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- observe */
+
+int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
+{
+    (void)hop;
+    size_t last = json_array_size(json_object_get(e->j.doc, "hops")) - 1;
+    const char *ver = jstr(engine_hop(e, last), "to");
+    char *pub = engine_public_url(e);
+    if (!pub) {
+        const char *api_id = engine_green_id(e, last, "api");
+        pub = api_id ? engine_container_url(e, api_id, GREEN_API_PORT) : NULL;
+    }
+    long end = time_mono_ms() + e->o->observe_s * 1000L;
+    engine_say(e, "observe", "watching %s for %ld s", pub ? pub : "the new release", e->o->observe_s);
+    int rc = 0;
+    long checks = 0;
+    while (rc == 0) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) {
+            json_t *ins = NULL;
+            if (docker_container_inspect(e->u->d, jstr(c, "id"), &ins, err) < 0) {
+                rc = -1;
+                break;
+            }
+            json_t *st = json_object_get(ins, "State");
+            long restarts = (long)json_integer_value(json_object_get(ins, "RestartCount"));
+            const char *status = jstr(st, "Status");
+            const char *health = jstr(json_object_get(st, "Health"), "Status");
+            if (restarts > 0 || !status || strcmp(status, "running") != 0 ||
+                (health && strcmp(health, "unhealthy") == 0)) {
+                rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s is %s (restarts %ld%s%s)", jstr(c, "name"),
+                                status ? status : "?", restarts, health ? ", health " : "", health ? health : "");
+            }
+            json_decref(ins);
+            if (rc)
+                break;
+        }
+        if (rc == 0 && pub && !public_answers(pub, ver, 3000))
+            rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s", pub, ver);
+        checks++;
+        if (rc || time_mono_ms() >= end)
+            break;
+        if (tu_interrupted()) {
+            rc = PHASE_INTERRUPTED;
+            break;
+        }
+        time_sleep_ms(1000);
+    }
+    if (rc == 0)
+        engine_say(e, "observe", "%ld checks, no restart, every answer %s", checks, ver);
+    free(pub);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- done */
+
+int phase_done(struct engine *e, size_t hop, struct tu_err *err)
+{
+    (void)hop;
+    json_t *blue = json_object_get(e->j.doc, "blue");
+    size_t i;
+    json_t *id;
+    /* Blue stays as the way back: stopped, not removed, until finalize. */
+    json_array_foreach(json_object_get(blue, "release"), i, id) {
+        if (docker_container_stop(e->u->d, json_string_value(id), 10, err) < 0 && err->kind != TU_ERR_NOT_FOUND)
+            return -1;
+    }
+    json_object_set_new(e->j.doc, "blue_stopped", json_true());
+    return engine_save(e, err);
+}
+
