@@ -16,15 +16,27 @@ static const struct opt_spec opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static int confirm(struct tu_ctx *ctx, json_t *doc)
+/* Says what the rollback gives up; asks unless yes. Returns non-zero to go on. */
+static int confirm(struct tu_ctx *ctx, struct upctx *u, json_t *doc, int yes)
 {
     const char *from = json_string_value(json_object_get(json_object_get(doc, "from"), "version"));
     const char *to = json_string_value(json_object_get(doc, "to"));
-    fprintf(ctx->out, "Roll back stack %s from Tracardi %s to %s?\n",
-            json_string_value(json_object_get(doc, "stack")), to ? to : "?", from ? from : "?");
+    FILE *f = ctx->json ? ctx->errout : ctx->out;
+    fprintf(f, "Roll back stack %s from Tracardi %s to %s%s\n",
+            json_string_value(json_object_get(doc, "stack")), to ? to : "?", from ? from : "?", yes ? "." : "?");
     if (json_is_true(json_object_get(doc, "switched")) || strcmp(json_string_value(json_object_get(doc, "state")), "done") == 0)
-        fprintf(ctx->out, "Traffic went to %s: whatever it wrote since (events, profiles) is in its own indices "
-                          "and will not be in %s's.\n", to ? to : "the new release", from ? from : "blue");
+    {
+        long long n = upgrade_written_since_switch(u, doc);
+        if (n >= 0)
+            fprintf(f, "Since traffic reached %s it wrote %lld documents (events, profiles, ...) into its own "
+                              "indices; %s's indices do not have them.\n", to ? to : "the new release", n,
+                    from ? from : "blue");
+        else
+            fprintf(f, "Traffic went to %s: whatever it wrote since is in its own indices and will not be in "
+                              "%s's.\n", to ? to : "the new release", from ? from : "blue");
+    }
+    if (yes)
+        return 1;
     if (!isatty(STDIN_FILENO)) {
         fprintf(ctx->errout, "error: not asking without a terminal: pass --yes\n");
         return 0;
@@ -60,7 +72,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
         goto out;
     }
-    int go = uo.yes || confirm(ctx, j.doc);
+    int go = confirm(ctx, &u, j.doc, uo.yes);
     journal_free(&j);
     if (!go) {
         fprintf(ctx->errout, "rollback cancelled: nothing was changed\n");

@@ -699,3 +699,28 @@ out:
     lock_release(&lock);
     return rc;
 }
+
+long long upgrade_written_since_switch(struct upctx *u, json_t *journal_doc)
+{
+    json_t *at = json_object_get(journal_doc, "docs_at_switch");
+    json_t *hops = json_object_get(journal_doc, "hops");
+    json_t *hj = json_array_get(hops, json_array_size(hops) - 1);
+    struct tversion v;
+    struct tu_err err;
+    if (!json_is_integer(at) || !hj || tversion_parse(jstr(hj, "to"), &v, &err) < 0)
+        return -1;
+    struct up_opts o;
+    memset(&o, 0, sizeof(o));
+    struct engine e;
+    memset(&e, 0, sizeof(e));
+    e.u = u;
+    e.o = &o;
+    e.j.doc = journal_doc;
+    char tenant[6];
+    release_tenant(&v, tenant);
+    json_t *names = NULL;
+    int64_t now = 0;
+    int rc = engine_release_indices(&e, jstr(hj, "to_db_version"), tenant, &names, &now, &err);
+    json_decref(names);
+    return rc == 0 ? (long long)(now - json_integer_value(at)) : -1;
+}

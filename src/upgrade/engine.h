@@ -49,6 +49,9 @@ enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *o, FILE *o
 /* Rolls the journaled upgrade back (before or after done, never after finalize). */
 int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err);
 
+/* Documents the new release wrote since traffic reached it (-1 when unknown). */
+long long upgrade_written_since_switch(struct upctx *u, json_t *journal_doc);
+
 /* Appends a record to the stack's history file. */
 int history_append(const struct upctx *u, json_t *record, struct tu_err *err);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "tracardi/releases.h"
 #include "upgrade/edge.h"
 #include "upgrade/green.h"
 #include "upgrade/plan.h"
@@ -224,6 +225,25 @@ out:
 
 /* ---------------------------------------------------------------- observe */
 
+/* Green's documents when traffic reached it: a rollback says how many it wrote since. */
+static void record_docs_at_switch(struct engine *e, size_t last)
+{
+    json_t *hj = engine_hop(e, last);
+    struct tversion v;
+    struct tu_err err;
+    char tenant[6];
+    json_t *names = NULL;
+    int64_t docs = 0;
+    if (tversion_parse(jstr(hj, "to"), &v, &err) < 0)
+        return;
+    release_tenant(&v, tenant);
+    if (engine_release_indices(e, jstr(hj, "to_db_version"), tenant, &names, &docs, &err) == 0) {
+        json_object_set_new(e->j.doc, "docs_at_switch", json_integer(docs));
+        engine_save(e, &err);
+    }
+    json_decref(names);
+}
+
 int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
 {
     (void)hop;
@@ -234,6 +254,8 @@ int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
         const char *api_id = engine_green_id(e, last, "api");
         pub = api_id ? engine_container_url(e, api_id, GREEN_API_PORT) : NULL;
     }
+    if (!json_object_get(e->j.doc, "docs_at_switch"))
+        record_docs_at_switch(e, last);
     long end = time_mono_ms() + e->o->observe_s * 1000L;
     engine_say(e, "observe", "watching %s for %ld s", pub ? pub : "the new release", e->o->observe_s);
     int rc = 0;
