@@ -174,8 +174,8 @@ static void plan_elastic(struct upctx *u, struct plan *p)
         if (found)
             refuse(p, "Elasticsearch already holds %zu indices of db_version %s (tenant %s, %lld documents): a "
                       "migration into them would duplicate documents (tracardi issue #565); delete them first "
-                      "('tracup prune-indices --release %s') if nothing uses them",
-                   found, hp->to_info->db_version, tenant, (long long)docs, hp->to_info->db_version);
+                      "(%s.%s.*, prod-… and static-…) if nothing uses them",
+                   found, hp->to_info->db_version, tenant, (long long)docs, hp->to_info->db_version, tenant);
     }
     int64_t per_release = blue_shards > 0 ? blue_shards : SHARDS_PER_RELEASE_FLOOR;
     int64_t needed = per_release * (int64_t)p->nhops;
@@ -186,8 +186,8 @@ static void plan_elastic(struct upctx *u, struct plan *p)
     json_object_set_new(ej, "shards_free", json_integer(limit - open));
     if (open + needed > limit)
         refuse(p, "Elasticsearch's shard budget is too small: the new release needs about %lld shards, but only "
-                  "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s); delete old "
-                  "releases' indices with 'tracup prune-indices' or raise the limit",
+                  "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s); delete indices of "
+                  "releases nothing runs any more, or raise the limit",
                (long long)needed, (long long)(limit - open), (long long)limit, per_node, nodes, nodes == 1 ? "" : "s");
     free(idx);
     es_conn_free(&es);
