@@ -221,6 +221,8 @@ const struct stack_container *stack_find_role(const struct stack *s, enum stack_
 
 const char *stack_env(const struct stack_container *c, const char *name)
 {
+    if (!c)
+        return NULL;
     json_t *env = json_object_get(json_object_get(c->inspect, "Config"), "Env");
     size_t n = strlen(name), i;
     json_t *v;

@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "docker/objects.h"
 #include "tracardi/api.h"
+#include "tracardi/images.h"
 #include "upgrade/edge.h"
 #include "upgrade/lock.h"
 #include "upgrade/phases.h"
@@ -187,7 +188,17 @@ int engine_remove_hop(struct engine *e, size_t hop, struct tu_err *err)
 /* ---------------------------------------------------------------- blue */
 
 /* Recreates a container from its inspect document in the snapshot. */
-static int recreate_from_snapshot(struct engine *e, const char *id, struct tu_err *err)
+static int recreate_one(struct engine *e, const char *id, struct tu_err *err);
+static int recreate_from_snapshot(struct engine *e, const char *id_in, struct tu_err *err)
+{
+    /* id_in may point into the journal, which the recreation rewrites. */
+    char *id = xstrdup(id_in);
+    int rc = recreate_one(e, id, err);
+    free(id);
+    return rc;
+}
+
+static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
 {
     const char *path = jstr(e->j.doc, "snapshot");
     if (!path)
@@ -234,8 +245,11 @@ static int recreate_from_snapshot(struct engine *e, const char *id, struct tu_er
             labels = json_object();
             json_object_set_new(body, "Labels", labels);
         }
-        const struct stack_container *sc = upctx_by_id(e->u, id);
-        json_object_set_new(labels, "tracup.role", json_string(sc ? stack_role_name(sc->role) : "api"));
+        const char *cfg_image = jstr(json_object_get(found, "Config"), "Image");
+        enum stack_role role = tracardi_image_role(cfg_image, e->u->prefix, NULL);
+        if (role == ROLE_OTHER)
+            role = infra_role_guess(cfg_image, NULL);
+        json_object_set_new(labels, "tracup.role", json_string(stack_role_name(role)));
         json_object_set_new(labels, "tracup.upgrade", json_string(jstr(e->j.doc, "id")));
     }
     json_object_set(body, "HostConfig", json_object_get(found, "HostConfig"));
@@ -363,6 +377,9 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
                 return -1;
     long t_blue = time_mono_ms();
     if (start_blue(e, err) < 0 || wait_blue_answers(e, 180000, err) < 0)
+        return -1;
+    /* A blue part recreated from the snapshot is not in the stack as first listed. */
+    if (!e->u->api && upctx_refresh(e->u, json_object_get(json_object_get(e->j.doc, "blue"), "release"), err) < 0)
         return -1;
     if (json_is_true(json_object_get(e->j.doc, "switched"))) {
         const char *conf = jstr(blue, "edge_conf");
@@ -580,8 +597,10 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
         for (size_t k = 0; k < ph->nimages; k++)
             json_object_set_new(imgs, ph->images[k].key, json_pack("{s:s,s:s,s:s?}", "ref", ph->images[k].ref, "repo",
                                                                    ph->images[k].repo, "digest", ph->images[k].digest));
-        json_array_append_new(hops, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:[],s:{}}", "to", ph->hop.to.text,
-                                              "from_db_version", ph->hop.from_info->db_version, "to_db_version",
+        /* Tracardi names a migration's source by its index prefix ("080", "08x", "0820"). */
+        json_array_append_new(hops, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:[],s:{}}", "to", ph->hop.to.text,
+                                              "from_db_version", ph->hop.from_info->db_version, "from_migration",
+                                              ph->hop.from_info->prefix, "to_db_version",
                                               ph->hop.to_info->db_version, "from_tenant", tenant, "migrate_path",
                                               ph->hop.to_info->migrate_path, "intermediate", ph->hop.intermediate,
                                               "images", imgs, "containers", "migration"));
@@ -612,8 +631,9 @@ out:
     return outcome;
 }
 
-/* Loads the journal into e and re-picks blue's parts (not green's). */
-static int engine_load(struct engine *e, struct upctx *u, struct tu_err *err)
+/* Loads the journal into e and re-picks blue's parts (not green's). Without
+ * need_api, blue's api may be gone (a rollback recreates it from the snapshot). */
+static int engine_load(struct engine *e, struct upctx *u, int need_api, struct tu_err *err)
 {
     int r = journal_load(&e->j, u->journal_path, err);
     if (r == 1)
@@ -631,6 +651,12 @@ static int engine_load(struct engine *e, struct upctx *u, struct tu_err *err)
     if (rc < 0 || !u->api)
         rc = upctx_pick(u, NULL, greens, err);
     json_decref(greens);
+    if (rc < 0 && !need_api && err->kind == TU_ERR_NOT_FOUND) {
+        tu_err_clear(err);
+        rc = 0;
+    } else if (rc < 0 && need_api && err->kind == TU_ERR_NOT_FOUND) {
+        tu_err_hint(err, "blue's api container is gone: 'tracup rollback' recreates blue from the snapshot");
+    }
     e->upgrade_dir = xstrdup(jstr(e->j.doc, "upgrade_dir") ? jstr(e->j.doc, "upgrade_dir") : u->stack_dir);
     return rc;
 }
@@ -647,7 +673,7 @@ enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *o, FILE *o
     if (lock_take(u, &lock, "resume", out, err) < 0)
         return UP_REFUSED;
     enum up_outcome outcome = UP_REFUSED;
-    if (engine_load(&e, u, err) < 0)
+    if (engine_load(&e, u, 1, err) < 0)
         goto out;
     const char *st = journal_state(&e.j);
     if (strcmp(st, "running") != 0 && strcmp(st, "interrupted") != 0) {
@@ -675,7 +701,7 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
     if (lock_take(u, &lock, "rollback", out, err) < 0)
         return -1;
     int rc = -1;
-    if (engine_load(&e, u, err) < 0)
+    if (engine_load(&e, u, 0, err) < 0)
         goto out;
     const char *st = journal_state(&e.j);
     if (strcmp(st, "finalized") == 0) {

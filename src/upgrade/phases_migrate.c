@@ -78,7 +78,7 @@ static int migrate_context(struct engine *e, size_t hop, struct tapi *a, const s
         engine_say(e, "migrate", "%s: started before, not started again", ctx);
         return 0;
     }
-    const char *from_db = jstr(hj, "from_db_version");
+    const char *from_db = jstr(hj, "from_migration") ? jstr(hj, "from_migration") : jstr(hj, "from_db_version");
     const char *from_tenant = jstr(hj, "from_tenant");
     const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
     char *esc_db = docker_escape(from_db);
@@ -326,7 +326,7 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
         tu_err_prefix(err, "migrate: ");
         goto out;
     }
-    const char *from_db = jstr(hj, "from_db_version");
+    const char *from_db = jstr(hj, "from_migration") ? jstr(hj, "from_migration") : jstr(hj, "from_db_version");
     int offered = 0;
     size_t i;
     json_t *v;

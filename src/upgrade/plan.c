@@ -308,7 +308,7 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
     static const char *const ctxs[] = {"staging", "production"};
     for (int c = 0; c < 2; c++)
         json_array_append_new(mig, json_pack("{s:s,s:s,s:s,s:s,s:s}", "context", ctxs[c], "call",
-                                             h->to_info->migrate_path, "from_version", h->from_info->db_version,
+                                             h->to_info->migrate_path, "from_version", h->from_info->prefix,
                                              "header", c ? "x-context: production" : "(none)", "runs_in",
                                              h->to_info->migration_in_worker ? "the update worker" : "the api"));
     json_object_set_new(hj, "migration", mig);

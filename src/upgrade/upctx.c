@@ -142,7 +142,7 @@ int upctx_open(struct upctx *u, struct docker *d, const char *prefix, const char
 {
     memset(u, 0, sizeof(*u));
     u->d = d;
-    u->prefix = prefix;
+    u->prefix = xstrdup(prefix);
     if (stack_discover(d, prefix, &u->stacks, err) < 0)
         return -1;
     for (size_t i = 0; i < u->stacks.n; i++)
@@ -177,6 +177,7 @@ void upctx_close(struct upctx *u)
     stack_list_free(&u->stacks);
     json_decref(u->blue_details);
     free(u->blue_details_error);
+    free(u->prefix);
     free(u->state_dir);
     free(u->stack_dir);
     free(u->journal_path);
@@ -216,4 +217,20 @@ const struct stack_container *upctx_by_id(const struct upctx *u, const char *id)
         if (strcmp(u->stack->c[i].id, id) == 0)
             return &u->stack->c[i];
     return NULL;
+}
+
+int upctx_refresh(struct upctx *u, json_t *ids, struct tu_err *err)
+{
+    char *name = xstrdup(u->stack->name);
+    stack_list_free(&u->stacks);
+    u->stack = NULL;
+    u->api = u->gui = u->redis = u->elastic = u->mysql = u->edge = NULL;
+    int rc = stack_discover(u->d, u->prefix, &u->stacks, err);
+    for (size_t i = 0; rc == 0 && i < u->stacks.n; i++)
+        if (strcmp(u->stacks.s[i].name, name) == 0)
+            u->stack = &u->stacks.s[i];
+    if (rc == 0 && !u->stack)
+        rc = tu_err_set(err, TU_ERR_NOT_FOUND, "stack '%s' is gone", name);
+    free(name);
+    return rc < 0 ? -1 : upctx_pick(u, ids, NULL, err);
 }

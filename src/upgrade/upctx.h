@@ -13,7 +13,7 @@
 
 struct upctx {
     struct docker *d;                 /* borrowed, negotiated */
-    const char *prefix;               /* registry prefix */
+    char *prefix;                     /* registry prefix (owned) */
     struct stack_list stacks;
     const struct stack *stack;        /* the chosen stack (in stacks) */
     const struct stack_container *api, *gui, *redis, *elastic, *mysql, *edge;
@@ -30,6 +30,10 @@ struct upctx {
 int upctx_open(struct upctx *u, struct docker *d, const char *prefix, const char *stack_name, json_t *exclude,
                struct tu_err *err);
 void upctx_close(struct upctx *u);
+
+/* Lists the stack's containers again (after tracup created some) and picks
+ * the parts among ids, as upctx_pick does. */
+int upctx_refresh(struct upctx *u, json_t *ids, struct tu_err *err);
 
 /* Picks the parts of the release whose containers are in `ids` (or, with ids
  * NULL, the running ones not in exclude) and asks its api for the version. */
