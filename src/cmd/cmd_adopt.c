@@ -190,7 +190,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     }
     /* The edge, created (not started) with the ports and a config for the running release. */
     char *api_up = xasprintf("%s:80", u.api->name), *gui_up = xasprintf("%s:80", u.gui->name);
-    int r = edge_render(api_up, gui_up, &conf, &err);
+    int r = edge_render(api_up, gui_up, NULL, NULL, &conf, &err);
     free(api_up);
     free(gui_up);
     if (r < 0)

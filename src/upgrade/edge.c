@@ -43,7 +43,8 @@ char *edge_substitute(const char *tpl, const char *const *names, const char *con
     return buf_detach(&b);
 }
 
-int edge_render(const char *api_upstream, const char *gui_upstream, char **out, struct tu_err *err)
+int edge_render(const char *api_upstream, const char *gui_upstream, const char *api_backup, const char *gui_backup,
+                char **out, struct tu_err *err)
 {
     *out = NULL;
     const char *path = getenv("TRACUP_EDGE_TEMPLATE");
@@ -63,9 +64,13 @@ int edge_render(const char *api_upstream, const char *gui_upstream, char **out, 
     char api_port[16], gui_port[16];
     snprintf(api_port, sizeof(api_port), "%d", EDGE_API_PORT);
     snprintf(gui_port, sizeof(gui_port), "%d", EDGE_GUI_PORT);
-    const char *names[] = {"API_UPSTREAM", "GUI_UPSTREAM", "API_PORT", "GUI_PORT"};
-    const char *values[] = {api_upstream, gui_upstream, api_port, gui_port};
-    *out = edge_substitute(tpl, names, values, 4);
+    char *ab = api_backup ? xasprintf("server %s backup;", api_backup) : xstrdup("");
+    char *gb = gui_backup ? xasprintf("server %s backup;", gui_backup) : xstrdup("");
+    const char *names[] = {"API_UPSTREAM", "GUI_UPSTREAM", "API_PORT", "GUI_PORT", "API_BACKUP", "GUI_BACKUP"};
+    const char *values[] = {api_upstream, gui_upstream, api_port, gui_port, ab, gb};
+    *out = edge_substitute(tpl, names, values, 6);
+    free(ab);
+    free(gb);
     free(owned);
     if (strstr(*out, "{{")) {
         tu_err_set(err, TU_ERR_USAGE, "the edge template has a placeholder tracup does not fill");

@@ -12,8 +12,10 @@
 #define EDGE_CONF_MAX (256 * 1024)
 
 /* The template ($TRACUP_EDGE_TEMPLATE, else the one built in), rendered for the
- * given upstreams (host:port). The caller frees. */
-int edge_render(const char *api_upstream, const char *gui_upstream, char **out, struct tu_err *err);
+ * given upstreams (host:port) and optional backups (the old release, or NULL).
+ * The caller frees. */
+int edge_render(const char *api_upstream, const char *gui_upstream, const char *api_backup, const char *gui_backup,
+                char **out, struct tu_err *err);
 /* Substitutes {{NAME}} placeholders (exposed for tests). The caller frees. */
 char *edge_substitute(const char *tpl, const char *const *names, const char *const *values, size_t n);
 /* The edge's current config file (the caller frees); NULL with err when absent. */

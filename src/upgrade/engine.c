@@ -430,9 +430,15 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
             continue;
         release_tenant(&v, tenant);
         if (reached && h + 1 == nh) {
-            engine_say(e, "rollback", "the indices of %s stay (%s.%s.*): they hold what it wrote while it served",
-                       jstr(hj, "to"), jstr(hj, "to_db_version"), tenant);
-            continue;
+            long long written = upgrade_written_since_switch(e->u, e->j.doc);
+            if (written != 0) {
+                engine_say(e, "rollback", "the indices of %s stay (%s.%s.*): %s; delete them before upgrading "
+                                          "again", jstr(hj, "to"), jstr(hj, "to_db_version"), tenant,
+                           written > 0 ? "they hold what it wrote while it served"
+                                       : "what it wrote while it served cannot be told");
+                continue;
+            }
+            /* Traffic reached it but it wrote nothing: the indices hold copies only. */
         }
         if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, err) < 0)
             return -1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "elastic/es.h"
 #include "tracardi/api.h"
 #include "tracardi/images.h"
 #include "upgrade/phases.h"
@@ -355,9 +356,31 @@ static int check_after_install(struct engine *e, size_t hop, struct tapi *a, str
         return -1;
     int ok = json_is_true(json_object_get(st, "schema_ok")) && json_is_true(json_object_get(st, "admin_ok"));
     json_decref(st);
-    if (!ok)
-        return tu_err_set(err, TU_ERR_REFUSED, "smoke: GET /install on the new api does not report the schema and "
-                                               "the admin as installed");
+    if (!ok) {
+        tu_err_set(err, TU_ERR_REFUSED, "smoke: GET /install on the new api does not report the schema and the admin "
+                                        "as installed");
+        /* The usual cause: an index past Elasticsearch's shard limit was not created. */
+        struct es_conn es;
+        struct tu_err ee;
+        if (engine_es_open(e, &es, &ee) == 0) {
+            struct es_index *idx = NULL;
+            size_t n = 0;
+            long per_node = 1000;
+            const char *src = NULL;
+            struct es_health h;
+            if (es_indices(&es, &idx, &n, &ee) == 0 && es_max_shards_per_node(&es, &per_node, &src, &ee) == 0 &&
+                es_health(&es, &h, &ee) == 0) {
+                long long open = (long long)es_shards_open(idx, n);
+                long long limit = (long long)per_node * (h.number_of_data_nodes > 0 ? h.number_of_data_nodes : 1);
+                if (open + 10 >= limit)
+                    tu_err_hint(err, "Elasticsearch is at its shard limit (%lld of %lld open): indices of the new "
+                                     "release could not be created", open, limit);
+            }
+            free(idx);
+            es_conn_free(&es);
+        }
+        return -1;
+    }
     if (tapi_login(a, e->o->admin_email, e->o->admin_password, err) < 0) {
         tu_err_prefix(err, "smoke: ");
         return -1;

@@ -194,8 +194,14 @@ int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
                                                  : NULL;
     char *conf = NULL;
     int rc = -1;
-    const char *blue_gui = jstr(json_object_get(e->j.doc, "blue"), "gui_upstream");
-    if (edge_render(api_up, gui_up ? gui_up : (blue_gui ? blue_gui : api_up), &conf, err) < 0)
+    /* Blue stays behind green as a backup until done: if green fails while it is
+     * watched, nginx retries on blue instead of answering 502. */
+    char *blue_api = e->u->api ? xasprintf("%s:80", e->u->api->name) : NULL;
+    char *blue_gui = e->u->gui ? xasprintf("%s:80", e->u->gui->name) : NULL;
+    int r = edge_render(api_up, gui_up ? gui_up : api_up, blue_api, gui_up ? blue_gui : NULL, &conf, err);
+    free(blue_api);
+    free(blue_gui);
+    if (r < 0)
         goto out;
     /* Recorded before, so that a crash half-way is rolled back by putting blue's config back. */
     json_object_set_new(e->j.doc, "switched", json_true());
@@ -305,6 +311,28 @@ int phase_done(struct engine *e, size_t hop, struct tu_err *err)
 {
     (void)hop;
     json_t *blue = json_object_get(e->j.doc, "blue");
+    const char *mode = jstr(e->j.doc, "switch");
+    if (mode && strcmp(mode, "edge") == 0 && e->u->edge) {
+        /* The backups name blue's containers, which stop now: a config naming a
+         * host that no longer resolves would not reload later. */
+        size_t last = json_array_size(json_object_get(e->j.doc, "hops")) - 1;
+        char *api_up = xasprintf("%s:%d", engine_green_name(e, last, "api"), GREEN_API_PORT);
+        const char *gname = engine_green_name(e, last, "gui");
+        char *gui_up = gname ? xasprintf("%s:%d", gname, GREEN_GUI_PORT) : xstrdup(api_up);
+        char *conf = NULL;
+        int r = edge_render(api_up, gui_up, NULL, NULL, &conf, err);
+        if (r == 0)
+            r = edge_apply(e->u->d, e->u->edge->id, conf, err);
+        char *pub = r == 0 ? engine_public_url(e) : NULL;
+        if (r == 0 && (!pub || !public_answers(pub, jstr(engine_hop(e, last), "to"), 15000)))
+            r = tu_err_set(err, TU_ERR_REFUSED, "done: the edge does not answer after dropping the old release's backup");
+        free(pub);
+        free(conf);
+        free(api_up);
+        free(gui_up);
+        if (r < 0)
+            return -1;
+    }
     size_t i;
     json_t *id;
     /* Blue stays as the way back: stopped, not removed, until finalize. */

@@ -18,9 +18,30 @@
 #include "util/mask.h"
 #include "util/xalloc.h"
 
-/* A release adds about as many shards as the running one uses; this is the floor
- * when the running one's indices cannot be counted (a 0.8.2 install uses 116). */
-#define SHARDS_PER_RELEASE_FLOOR 120
+/* Indices each release defines (Tracardi's sources), and the shards its install
+ * opens on one data node with the default shard settings (measured on the test
+ * bed's stand-in, which uses the real index lists and settings). */
+static long release_index_count(const char *version)
+{
+    if (strncmp(version, "0.8.0", 5) == 0)
+        return 35;
+    if (strncmp(version, "0.8.1", 5) == 0)
+        return 37;
+    if (strncmp(version, "0.8.2", 5) == 0)
+        return 39;
+    return 0;
+}
+
+static int64_t release_install_shards(const char *version)
+{
+    if (strncmp(version, "0.8.2", 5) == 0)
+        return 116;
+    if (strncmp(version, "0.8.1", 5) == 0)
+        return 96;
+    if (strncmp(version, "0.8.0", 5) == 0)
+        return 90;
+    return 36; /* 0.9 and later keep 6 partitioned indices per context */
+}
 
 static void refuse(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refuse(struct plan *p, const char *fmt, ...)
@@ -177,8 +198,19 @@ static void plan_elastic(struct upctx *u, struct plan *p)
                       "(%s.%s.*, prod-… and static-…) if nothing uses them",
                    found, hp->to_info->db_version, tenant, (long long)docs, hp->to_info->db_version, tenant);
     }
-    int64_t per_release = blue_shards > 0 ? blue_shards : SHARDS_PER_RELEASE_FLOOR;
-    int64_t needed = per_release * (int64_t)p->nhops;
+    /* Each hop installs a whole release: about what the running one uses, scaled by
+     * how many indices each release defines, and never less than that release's
+     * install on one node with Tracardi's default shard settings. */
+    int64_t needed = 0;
+    const char *blue_ver = u->blue_v.text;
+    for (size_t hi = 0; hi < p->nhops; hi++) {
+        const struct hop *hp = &p->hops[hi].hop;
+        int64_t est = release_index_count(blue_ver) > 0 && blue_shards > 0
+                          ? blue_shards * release_index_count(hp->to.text) / release_index_count(blue_ver)
+                          : 0;
+        int64_t floor = release_install_shards(hp->to.text);
+        needed += est > floor ? est : floor;
+    }
     json_object_set_new(ej, "shards_open", json_integer(open));
     json_object_set_new(ej, "max_shards_per_node", json_integer(per_node));
     json_object_set_new(ej, "shard_limit", json_integer(limit));

@@ -113,7 +113,8 @@ tb_wait_http() {
 tb_free_port() {
     local i p
     for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 20000))
+        # Below the kernel's ephemeral range (32768+), which client connections use.
+        p=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
            ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
             echo "$p"
