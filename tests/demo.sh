@@ -26,6 +26,7 @@ PROJECT=${TB_E2E_PREFIX}demo
 tb_compose_down "$PROJECT" >/dev/null 2>&1 || true
 step "deploying Tracardi 0.8.1 (stand-in) as compose project '$PROJECT'"
 tb_compose_up "$PROJECT" 0.8.1 8686 8787
+# shellcheck disable=SC2034  # lib.sh reads it on exit
 TB_CLEANUPS=()   # keep the stack: it is the demo
 echo "api through the edge: $TB_API_URL   gui: $TB_GUI_URL"
 

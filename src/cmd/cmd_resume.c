@@ -20,6 +20,8 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     struct up_opts uo;
     upopts_defaults(&uo);
     uo.json = ctx->json;
+    /* Unset: the journaled run's own values apply. */
+    uo.smoke_timeout_s = uo.observe_s = uo.migrate_timeout_s = -1;
     int rc;
     if ((rc = upopts_seconds(ctx, "resume", "smoke-timeout", o->value[O_SMOKE_TIMEOUT], 86400, &uo.smoke_timeout_s)) ||
         (rc = upopts_seconds(ctx, "resume", "observe", o->value[O_OBSERVE], 86400, &uo.observe_s)) ||

@@ -6,7 +6,7 @@
 #include "tracardi/version.h"
 
 enum {
-    O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT,
+    O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT, O_SMOKE_INTERVAL,
     O_OBSERVE, O_MIGRATE_TIMEOUT, O_CHECKS, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON
 };
 static const struct opt_spec opts[] = {
@@ -21,6 +21,7 @@ static const struct opt_spec opts[] = {
     [O_PUBLIC_URL] = {"public-url", 0, "URL", "with --switch external: where the api answers the public"},
     [O_MYSQL] = {"mysql-host", 0, "HOST[:PORT]", "MySQL for a release that needs it (0.9+) when blue has none"},
     [O_SMOKE_TIMEOUT] = {"smoke-timeout", 0, "SECONDS", "how long the new release may take to pass (default 180)"},
+    [O_SMOKE_INTERVAL] = {"smoke-interval", 0, "MS", "time between two checks of the new release (default 1000)"},
     [O_OBSERVE] = {"observe", 0, "SECONDS", "how long to watch after the switch (default 30)"},
     [O_MIGRATE_TIMEOUT] = {"migrate-timeout", 0, "SECONDS", "how long the migration may take (default 3600)"},
     [O_CHECKS] = {"checks-dir", 0, "DIR", "executables run against the new release; any failure rolls back"},
@@ -64,10 +65,16 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     uo.public_url = o->value[O_PUBLIC_URL];
     if ((rc = upopts_seconds(ctx, "upgrade", "smoke-timeout", o->value[O_SMOKE_TIMEOUT], 86400, &uo.smoke_timeout_s)) ||
         (rc = upopts_seconds(ctx, "upgrade", "observe", o->value[O_OBSERVE], 86400, &uo.observe_s)) ||
+        (rc = upopts_number(ctx, "upgrade", "smoke-interval", o->value[O_SMOKE_INTERVAL], 60000, "milliseconds",
+                            &uo.smoke_interval_ms)) ||
         (rc = upopts_seconds(ctx, "upgrade", "migrate-timeout", o->value[O_MIGRATE_TIMEOUT], 7 * 86400,
                              &uo.migrate_timeout_s)) ||
         (rc = upopts_admin(ctx, "upgrade", o->value[O_ADMIN_EMAIL], o->value[O_ADMIN_PW_FILE], &uo)))
         return rc;
+    if (uo.smoke_interval_ms < 50) {
+        upopts_free(&uo);
+        return cmd_usage_error(ctx, "upgrade", "--smoke-interval takes 50 to 60000 milliseconds");
+    }
 
     struct docker d;
     struct upctx u;

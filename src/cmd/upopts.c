@@ -29,13 +29,19 @@ void upopts_free(struct up_opts *o)
 
 int upopts_seconds(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, long *out)
 {
+    return upopts_number(ctx, cmd, opt, value, max, "seconds", out);
+}
+
+int upopts_number(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, const char *unit,
+                  long *out)
+{
     if (!value)
         return 0;
     char *end;
     errno = 0;
     long n = strtol(value, &end, 10);
     if (errno || end == value || *end || n < 0 || n > max)
-        return cmd_usage_error(ctx, cmd, "--%s takes a number of seconds from 0 to %ld, not '%.20s'", opt, max, value);
+        return cmd_usage_error(ctx, cmd, "--%s takes a number of %s from 0 to %ld, not '%.20s'", opt, unit, max, value);
     *out = n;
     return 0;
 }

@@ -11,6 +11,9 @@ int upopts_admin(struct tu_ctx *ctx, const char *cmd, const char *email_flag, co
                  struct up_opts *o);
 /* Parses a positive number of seconds into *out; returns 0 or an exit code. */
 int upopts_seconds(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, long *out);
+/* The same for another unit ("milliseconds"). */
+int upopts_number(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, const char *unit,
+                  long *out);
 void upopts_defaults(struct up_opts *o);
 void upopts_free(struct up_opts *o);
 int upopts_exit(enum up_outcome outcome);

@@ -617,6 +617,12 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
+    /* What resume needs to carry on as this run would have. */
+    json_object_set_new(doc, "opts", json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?,s:s?}", "smoke_timeout_s",
+                                               (json_int_t)o->smoke_timeout_s, "observe_s", (json_int_t)o->observe_s,
+                                               "migrate_timeout_s", (json_int_t)o->migrate_timeout_s, "checks_dir",
+                                               o->checks_dir, "mysql_host", o->plan.mysql_host, "switch_command",
+                                               o->switch_command, "public_url", o->public_url));
     char *pub = strcmp(sw, "edge") == 0 && u->edge ? stack_container_url(u->edge, EDGE_API_PORT)
               : strcmp(sw, "ports") == 0       ? engine_port_url(u->api->inspect, 80)
               : o->public_url                  ? xstrdup(o->public_url) : NULL;
@@ -667,10 +673,33 @@ static int engine_load(struct engine *e, struct upctx *u, int need_api, struct t
     return rc;
 }
 
-enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
+/* Options of the journaled run, where the resume's command line did not set them. */
+static void resume_opts(struct up_opts *dst, const struct up_opts *given, json_t *rec)
+{
+    *dst = *given;
+    json_t *v;
+    if (given->smoke_timeout_s < 0)
+        dst->smoke_timeout_s = (v = json_object_get(rec, "smoke_timeout_s")) ? (long)json_integer_value(v) : 180;
+    if (given->observe_s < 0)
+        dst->observe_s = (v = json_object_get(rec, "observe_s")) ? (long)json_integer_value(v) : 30;
+    if (given->migrate_timeout_s < 0)
+        dst->migrate_timeout_s = (v = json_object_get(rec, "migrate_timeout_s")) ? (long)json_integer_value(v) : 3600;
+    if (!given->checks_dir)
+        dst->checks_dir = json_string_value(json_object_get(rec, "checks_dir"));
+    if (!given->plan.mysql_host)
+        dst->plan.mysql_host = json_string_value(json_object_get(rec, "mysql_host"));
+    if (!given->switch_command)
+        dst->switch_command = json_string_value(json_object_get(rec, "switch_command"));
+    if (!given->public_url)
+        dst->public_url = json_string_value(json_object_get(rec, "public_url"));
+}
+
+enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *given, FILE *out, struct tu_err *err)
 {
     struct engine e;
     memset(&e, 0, sizeof(e));
+    struct up_opts o_local = *given;
+    const struct up_opts *o = &o_local;
     e.u = u;
     e.o = o;
     e.out = out;
@@ -686,6 +715,7 @@ enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *o, FILE *o
         tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' is %s: there is nothing to resume", jstr(e.j.doc, "id"), st);
         goto out;
     }
+    resume_opts(&o_local, given, json_object_get(e.j.doc, "opts"));
     journal_set_state(&e.j, "running", err);
     engine_say(&e, "resume", "%s from phase %s", jstr(e.j.doc, "id"), journal_phase(&e.j));
     outcome = run_steps(&e, err);

@@ -259,8 +259,16 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
     json_t *sums = json_object();
     size_t i;
     json_t *c;
+    json_t *seen = json_object();
     json_array_foreach(checks, i, c) {
         const char *key = jstr(c, "key"), *from = jstr(c, "from");
+        /* A plan may list the same copy twice (0.8.1's does): it adds nothing twice. */
+        char *pair = xasprintf("%s>%s", from, key);
+        int dup = json_object_get(seen, pair) != NULL;
+        json_object_set_new(seen, pair, json_true());
+        free(pair);
+        if (dup)
+            continue;
         json_t *sum = json_object_get(sums, key);
         if (!sum) {
             sum = json_pack("{s:I,s:I}", "before", (json_int_t)0, "after", (json_int_t)0);
@@ -271,6 +279,7 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
         json_object_set_new(sum, "before", json_integer(json_integer_value(json_object_get(sum, "before")) + b));
         json_object_set_new(sum, "after", json_integer(json_integer_value(json_object_get(sum, "after")) + a));
     }
+    json_decref(seen);
     const char *key;
     json_t *sum;
     int rc = 0;

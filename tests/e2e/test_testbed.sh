@@ -137,7 +137,7 @@ tb_check "nginx logged the reloads" \
 # A rendered template takes effect on reload: point the api port at the gui, then back.
 conf=$(tb_compose_dir "$PROJECT")/edge/tracup-edge.conf
 render() {
-    sed -e "s/{{API_UPSTREAM}}/$1/g; s/{{GUI_UPSTREAM}}/gui:80/g; s/{{API_PORT}}/8686/g; s/{{GUI_PORT}}/8787/g" \
+    sed -e "s/{{API_UPSTREAM}}/$1/g; s/{{GUI_UPSTREAM}}/gui:80/g; s/{{API_PORT}}/8686/g; s/{{GUI_PORT}}/8787/g; s/{{API_BACKUP}}//g; s/{{GUI_BACKUP}}//g" \
         "$TB_REPO_DIR/templates/edge.conf.in" >"$conf.new" && mv "$conf.new" "$conf"
 }
 render gui:80 && docker kill -s HUP "$edge" >/dev/null
