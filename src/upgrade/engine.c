@@ -132,6 +132,15 @@ static size_t build_steps(struct engine *e, struct step *s, size_t max)
     return n;
 }
 
+static void engine_init(struct engine *e, struct upctx *u, const struct up_opts *o, FILE *out)
+{
+    memset(e, 0, sizeof(*e));
+    e->u = u;
+    e->o = o;
+    e->out = out;
+    e->t0_ms = time_mono_ms();
+}
+
 static void engine_free(struct engine *e)
 {
     journal_free(&e->j);
@@ -340,24 +349,6 @@ static int wait_blue_answers(struct engine *e, long timeout_ms, struct tu_err *e
     }
 }
 
-static int public_is(const char *base, const char *want, long timeout_ms)
-{
-    char *url = xasprintf("%s/info/version", base);
-    long deadline = time_mono_ms() + timeout_ms;
-    int ok = 0;
-    while (!ok && time_mono_ms() <= deadline) {
-        struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
-        struct http_resp resp;
-        struct tu_err e;
-        if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data)
-            ok = strstr(resp.body.data, want) != NULL;
-        http_resp_free(&resp);
-        if (!ok)
-            time_sleep_ms(100);
-    }
-    free(url);
-    return ok;
-}
 
 /* Back to blue: start it, give it the traffic, remove green. */
 static int rollback_steps(struct engine *e, struct tu_err *err)
@@ -388,7 +379,7 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
             if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
                 return -1;
             char *pub = engine_public_url(e);
-            int ok = pub && public_is(pub, ver, 15000);
+            int ok = pub && engine_public_answers(pub, ver, 15000);
             if (!ok) {
                 tu_err_set(err, TU_ERR_REFUSED, "the edge does not answer %s after restoring blue's config", ver);
                 free(pub);
@@ -399,7 +390,7 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
             free(pub);
         } else if (ports) {
             char *pub = engine_public_url(e);
-            int ok = pub && public_is(pub, ver, 30000);
+            int ok = pub && engine_public_answers(pub, ver, 30000);
             if (!ok) {
                 tu_err_set(err, TU_ERR_REFUSED, "%s does not answer %s after blue got its ports back", pub ? pub : "?",
                            ver);
@@ -549,11 +540,7 @@ static int lock_take(struct upctx *u, struct tu_lock *l, const char *what, FILE 
 enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
 {
     struct engine e;
-    memset(&e, 0, sizeof(e));
-    e.u = u;
-    e.o = o;
-    e.out = out;
-    e.t0_ms = time_mono_ms();
+    engine_init(&e, u, o, out);
     struct tu_lock lock;
     char what[96];
     snprintf(what, sizeof(what), "upgrade --to %s", o->plan.target);
@@ -696,14 +683,9 @@ static void resume_opts(struct up_opts *dst, const struct up_opts *given, json_t
 
 enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *given, FILE *out, struct tu_err *err)
 {
-    struct engine e;
-    memset(&e, 0, sizeof(e));
     struct up_opts o_local = *given;
-    const struct up_opts *o = &o_local;
-    e.u = u;
-    e.o = o;
-    e.out = out;
-    e.t0_ms = time_mono_ms();
+    struct engine e;
+    engine_init(&e, u, &o_local, out);
     struct tu_lock lock;
     if (lock_take(u, &lock, "resume", out, err) < 0)
         return UP_REFUSED;
@@ -728,11 +710,7 @@ out:
 int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct tu_err *err)
 {
     struct engine e;
-    memset(&e, 0, sizeof(e));
-    e.u = u;
-    e.o = o;
-    e.out = out;
-    e.t0_ms = time_mono_ms();
+    engine_init(&e, u, o, out);
     struct tu_lock lock;
     if (lock_take(u, &lock, "rollback", out, err) < 0)
         return -1;
@@ -774,9 +752,7 @@ long long upgrade_written_since_switch(struct upctx *u, json_t *journal_doc)
     struct up_opts o;
     memset(&o, 0, sizeof(o));
     struct engine e;
-    memset(&e, 0, sizeof(e));
-    e.u = u;
-    e.o = &o;
+    engine_init(&e, u, &o, stderr);
     e.j.doc = journal_doc;
     char tenant[6];
     release_tenant(&v, tenant);

@@ -73,6 +73,31 @@ char *engine_public_url(struct engine *e)
     return e->u->edge ? stack_container_url(e->u->edge, EDGE_API_PORT) : NULL;
 }
 
+/* Polls base/info/version until it answers want (a JSON string, or text holding it). */
+int engine_public_answers(const char *base, const char *want, long timeout_ms)
+{
+    char *url = xasprintf("%s/info/version", base);
+    long deadline = time_mono_ms() + timeout_ms;
+    int ok = 0;
+    while (!ok) {
+        struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
+        struct http_resp resp;
+        struct tu_err e;
+        if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data) {
+            json_t *j = json_loadb(resp.body.data, resp.body.len, JSON_DECODE_ANY, NULL);
+            const char *v = json_string_value(j);
+            ok = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
+            json_decref(j);
+        }
+        http_resp_free(&resp);
+        if (ok || time_mono_ms() > deadline)
+            break;
+        time_sleep_ms(100);
+    }
+    free(url);
+    return ok;
+}
+
 char *engine_port_url(json_t *inspect, int port)
 {
     char key[16];

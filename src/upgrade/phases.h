@@ -43,6 +43,8 @@ const char *engine_green_name(struct engine *e, size_t hop, const char *key);
 struct es_conn;
 /* Elasticsearch as the stack's api reaches it (names resolved to addresses). */
 int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err);
+/* True once base/info/version answers `want` within timeout_ms (polled). */
+int engine_public_answers(const char *base, const char *want, long timeout_ms);
 /* The URL of a port a container publishes by its HostConfig (set even while it is
  * stopped), or NULL (the caller frees). */
 char *engine_port_url(json_t *inspect, int port);

@@ -67,69 +67,94 @@ static int64_t count_or(const struct es_conn *es, const char *index, int64_t dfl
     return es_count(es, index, &n, &e) == 0 ? n : dflt;
 }
 
-/* Posts one context's migration once; records it first so a crash never repeats it. */
-static int migrate_context(struct engine *e, size_t hop, struct tapi *a, const struct es_conn *es, const char *ctx,
-                           struct tu_err *err)
+/* Reads both contexts' plans and records, before anything is posted, what the
+ * copy starts from: every source's count and what every target holds already.
+ * Both contexts are planned first because one context's migration may write
+ * into the other's indices (0.8.1's staging plan copies into prod- too). */
+static int migrate_plan(struct engine *e, size_t hop, struct tapi *a, const struct es_conn *es, struct tu_err *err)
 {
     json_t *hj = engine_hop(e, hop);
     json_t *mig = json_object_get(hj, "migration");
-    json_t *mc = json_object_get(mig, ctx);
-    if (json_is_true(json_object_get(mc, "posted"))) {
-        engine_say(e, "migrate", "%s: started before, not started again", ctx);
+    if (json_is_true(json_object_get(mig, "planned")))
         return 0;
-    }
     const char *from_db = jstr(hj, "from_migration") ? jstr(hj, "from_migration") : jstr(hj, "from_db_version");
     const char *from_tenant = jstr(hj, "from_tenant");
-    const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
     char *esc_db = docker_escape(from_db);
     char *esc_t = docker_escape(from_tenant);
     char *path = xasprintf("/migration/%s?from_tenant_name=%s", esc_db, esc_t);
     free(esc_db);
     free(esc_t);
-    json_t *plan = NULL;
-    int rc = tapi_get_json(a, path, context, &plan, err);
+    json_t *checks = json_array(), *before = json_object(), *baseline = json_object();
+    static const char *const ctxs[] = {"staging", "production"};
+    int rc = 0;
+    for (int c = 0; c < 2 && rc == 0; c++) {
+        json_t *plan = NULL;
+        if (tapi_get_json(a, path, c ? "production" : NULL, &plan, err) < 0) {
+            tu_err_prefix(err, "migrate (%s): ", ctxs[c]);
+            rc = -1;
+            break;
+        }
+        json_t *ids = json_array();
+        size_t i;
+        json_t *s;
+        json_array_foreach(json_object_get(plan, "schemas"), i, s) {
+            const char *id = jstr(s, "id");
+            json_t *ci = json_object_get(s, "copy_index");
+            const char *from = jstr(ci, "from_index"), *to = jstr(ci, "to_index");
+            if (!id || !from || !to)
+                continue;
+            json_array_append_new(ids, json_string(id));
+            if (strncmp(to, "Table:", 6) == 0)
+                continue; /* copied into MySQL: verified by the task's result only */
+            char *key = count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
+            json_array_append_new(checks, json_pack("{s:s,s:s}", "from", from, "key", key));
+            if (!json_object_get(before, from))
+                json_object_set_new(before, from, json_integer(count_or(es, from, 0)));
+            /* What the new release holds before any copy (install wrote its admin, say). */
+            if (!json_object_get(baseline, key))
+                json_object_set_new(baseline, key, json_integer(count_or(es, key, 0)));
+            free(key);
+        }
+        json_decref(plan);
+        json_object_set_new(mig, ctxs[c], json_pack("{s:o,s:b}", "ids", ids, "posted", 0));
+    }
     free(path);
     if (rc < 0) {
-        tu_err_prefix(err, "migrate (%s): ", ctx);
+        json_decref(checks);
+        json_decref(before);
+        json_decref(baseline);
         return -1;
     }
-    json_t *schemas = json_object_get(plan, "schemas");
-    json_t *ids = json_array();
-    json_t *before = json_object();
-    json_t *checks = json_array();
-    size_t i;
-    json_t *s;
-    json_array_foreach(schemas, i, s) {
-        const char *id = jstr(s, "id");
-        json_t *ci = json_object_get(s, "copy_index");
-        const char *from = jstr(ci, "from_index"), *to = jstr(ci, "to_index");
-        if (!id || !from || !to)
-            continue;
-        json_array_append_new(ids, json_string(id));
-        if (strncmp(to, "Table:", 6) == 0)
-            continue; /* copied into MySQL: verified by the task's result only */
-        char *key = count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
-        json_array_append_new(checks, json_pack("{s:s,s:s}", "from", from, "key", key));
-        json_object_set_new(before, from, json_integer(count_or(es, from, 0)));
-        free(key);
+    json_object_set_new(mig, "checks", checks);
+    json_object_set_new(mig, "before", before);
+    json_object_set_new(mig, "baseline", baseline);
+    json_object_set_new(mig, "planned", json_true());
+    return engine_save(e, err);
+}
+
+/* Posts one context's migration once; records it first so a crash never repeats it. */
+static int migrate_post(struct engine *e, size_t hop, struct tapi *a, const char *ctx, struct tu_err *err)
+{
+    json_t *hj = engine_hop(e, hop);
+    json_t *mc = json_object_get(json_object_get(hj, "migration"), ctx);
+    if (json_is_true(json_object_get(mc, "posted"))) {
+        engine_say(e, "migrate", "%s: started before, not started again", ctx);
+        return 0;
     }
-    json_decref(plan);
-    /* What the new release holds before the copy (install wrote its admin, say). */
-    json_t *baseline = json_object();
-    json_array_foreach(checks, i, s) {
-        const char *key = jstr(s, "key");
-        if (!json_object_get(baseline, key))
-            json_object_set_new(baseline, key, json_integer(count_or(es, key, 0)));
-    }
+    json_t *ids = json_object_get(mc, "ids");
+    const char *from_db = jstr(hj, "from_migration") ? jstr(hj, "from_migration") : jstr(hj, "from_db_version");
+    const char *from_tenant = jstr(hj, "from_tenant");
+    const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
     if (!json_array_size(ids)) {
         engine_say(e, "migrate", "%s: nothing to migrate (no source indices)", ctx);
-        json_object_set_new(mig, ctx, json_pack("{s:b,s:o,s:o,s:o,s:o}", "posted", 1, "ids", ids, "before", before,
-                                                "checks", checks, "baseline", baseline));
+        json_object_set_new(mc, "posted", json_true());
         return engine_save(e, err);
     }
     /* Tasks that exist now are not this migration's (unless they change later). */
     json_t *tasks = NULL;
     json_t *known = json_object();
+    size_t i;
+    json_t *s;
     if (tapi_get_json(a, "/tasks/type/upgrade", context, &tasks, err) == 0) {
         json_t *list = json_object_get(json_object_get(tasks, "grouped"), "Tasks");
         json_array_foreach(list, i, s) if (jstr(s, "id")) {
@@ -138,12 +163,12 @@ static int migrate_context(struct engine *e, size_t hop, struct tapi *a, const s
         }
     }
     json_decref(tasks);
-    json_object_set_new(mig, ctx, json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "posted", 1, "ids", ids, "before", before,
-                                            "checks", checks, "known_tasks", known, "baseline", baseline));
+    json_object_set_new(mc, "known_tasks", known);
+    json_object_set_new(mc, "posted", json_true());
     if (engine_save(e, err) < 0)
         return -1;
     json_t *body = json_pack("{s:s,s:s,s:O}", "from_version", from_db, "from_tenant_name", from_tenant, "ids", ids);
-    rc = tapi_post_json(a, jstr(hj, "migrate_path"), body, context, NULL, err);
+    int rc = tapi_post_json(a, jstr(hj, "migrate_path"), body, context, NULL, err);
     json_decref(body);
     if (rc < 0) {
         tu_err_prefix(err, "migrate (%s): ", ctx);
@@ -250,9 +275,9 @@ static int64_t settled_count(const struct es_conn *es, const char *index, int64_
 
 /* Every copied family must hold what blue held when the copy started, and no more
  * than blue holds now (blue keeps serving while it runs). */
-static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es, const char *ctx, struct tu_err *err)
+static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es, struct tu_err *err)
 {
-    json_t *mc = json_object_get(json_object_get(engine_hop(e, hop), "migration"), ctx);
+    json_t *mc = json_object_get(engine_hop(e, hop), "migration");
     json_t *checks = json_object_get(mc, "checks");
     json_t *before = json_object_get(mc, "before");
     json_t *baseline = json_object_get(mc, "baseline");
@@ -298,8 +323,8 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
         total += g > 0 ? g : 0;
         if (g < b || (g > a && !self_written(key))) {
             if (rc == 0)
-                tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): '%s' holds %lld documents, expected %lld (%lld copied "
-                           "from the old release, %lld its own)%s", ctx, key, (long long)g, (long long)b,
+                tu_err_set(err, TU_ERR_REFUSED, "migrate: '%s' holds %lld documents, expected %lld (%lld copied "
+                           "from the old release, %lld its own)%s", key, (long long)g, (long long)b,
                            (long long)(b - base), (long long)base,
                            g < b ? ": documents are missing" : " and the copy has more than the source");
             rc = -1;
@@ -308,8 +333,8 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
     json_object_set_new(mc, "verified", result);
     json_decref(sums);
     if (rc == 0)
-        engine_say(e, "migrate", "%s: verified %zu copied families, %lld documents, counts match", ctx, checked,
-                   (long long)total);
+        engine_say(e, "migrate", "verified %zu copied families (staging and production), %lld documents, counts "
+                                 "match", checked, (long long)total);
     return rc;
 }
 
@@ -347,8 +372,10 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
     }
     static const char *const ctxs[] = {"staging", "production"};
     long deadline = time_mono_ms() + e->o->migrate_timeout_s * 1000L;
+    if ((rc = migrate_plan(e, hop, &a, &es, err)) < 0)
+        goto out;
     for (int c = 0; c < 2; c++) {
-        if ((rc = migrate_context(e, hop, &a, &es, ctxs[c], err)) < 0)
+        if ((rc = migrate_post(e, hop, &a, ctxs[c], err)) < 0)
             goto out;
         json_t *mc = json_object_get(json_object_get(hj, "migration"), ctxs[c]);
         if (json_array_size(json_object_get(mc, "ids")) &&
@@ -356,9 +383,8 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
             goto out;
         rc = -1;
     }
-    for (int c = 0; c < 2; c++)
-        if (verify_counts(e, hop, &es, ctxs[c], err) < 0)
-            goto out;
+    if (verify_counts(e, hop, &es, err) < 0)
+        goto out;
     rc = engine_save(e, err);
 out:
     es_conn_free(&es);

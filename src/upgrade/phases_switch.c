@@ -38,29 +38,6 @@ int phase_remove_intermediate(struct engine *e, size_t hop, struct tu_err *err)
 
 /* ---------------------------------------------------------------- switch */
 
-static int public_answers(const char *base, const char *want, long timeout_ms)
-{
-    char *url = xasprintf("%s/info/version", base);
-    long deadline = time_mono_ms() + timeout_ms;
-    int ok = 0;
-    while (!ok) {
-        struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
-        struct http_resp resp;
-        struct tu_err e;
-        if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data) {
-            json_t *j = json_loadb(resp.body.data, resp.body.len, JSON_DECODE_ANY, NULL);
-            const char *v = json_string_value(j);
-            ok = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
-            json_decref(j);
-        }
-        http_resp_free(&resp);
-        if (ok || time_mono_ms() > deadline)
-            break;
-        time_sleep_ms(100);
-    }
-    free(url);
-    return ok;
-}
 
 /* Recreates a green container with blue's published ports (Docker cannot add
  * bindings to a container that exists). */
@@ -134,7 +111,7 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
             return -1;
     }
     char *pub = engine_public_url(e);
-    int ok = pub && public_answers(pub, ver, e->o->smoke_timeout_s * 1000L);
+    int ok = pub && engine_public_answers(pub, ver, e->o->smoke_timeout_s * 1000L);
     long gap = time_mono_ms() - t0;
     if (!ok) {
         tu_err_set(err, TU_ERR_REFUSED, "switch: %s does not answer %s after the ports moved", pub ? pub : "?", ver);
@@ -178,7 +155,7 @@ int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
         if (engine_save(e, err) < 0)
             return -1;
         char *pub = engine_public_url(e);
-        int ok = pub && public_answers(pub, ver, 30000);
+        int ok = pub && engine_public_answers(pub, ver, 30000);
         free(pub);
         if (!ok)
             return tu_err_set(err, TU_ERR_REFUSED, "switch: the public URL does not answer %s", ver);
@@ -212,7 +189,7 @@ int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
     if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
         goto out;
     char *pub = engine_public_url(e);
-    int ok = pub && public_answers(pub, ver, 15000);
+    int ok = pub && engine_public_answers(pub, ver, 15000);
     if (!ok) {
         tu_err_set(err, TU_ERR_REFUSED, "switch: the edge at %s does not answer %s after the reload", pub ? pub : "?",
                    ver);
@@ -288,7 +265,7 @@ int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
             if (rc)
                 break;
         }
-        if (rc == 0 && pub && !public_answers(pub, ver, 3000))
+        if (rc == 0 && pub && !engine_public_answers(pub, ver, 3000))
             rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s", pub, ver);
         checks++;
         if (rc || time_mono_ms() >= end)
@@ -324,7 +301,7 @@ int phase_done(struct engine *e, size_t hop, struct tu_err *err)
         if (r == 0)
             r = edge_apply(e->u->d, e->u->edge->id, conf, err);
         char *pub = r == 0 ? engine_public_url(e) : NULL;
-        if (r == 0 && (!pub || !public_answers(pub, jstr(engine_hop(e, last), "to"), 15000)))
+        if (r == 0 && (!pub || !engine_public_answers(pub, jstr(engine_hop(e, last), "to"), 15000)))
             r = tu_err_set(err, TU_ERR_REFUSED, "done: the edge does not answer after dropping the old release's backup");
         free(pub);
         free(conf);

@@ -115,9 +115,10 @@ tb_check "upgrade --switch external exits 0" [ $rc = 0 ]
 tb_check "…the command got the new api's name and the version" grep -qx "$Q-tracardi-api-0.8.2 0.8.2" "$WORK/switch.args"
 tb_check "…and the public URL answers 0.8.2" [ "$(version_at "$QPUB")" = 0.8.2 ]
 failing=$WORK/fail.sh; printf '#!/bin/sh\nexit 3\n' >"$failing"; chmod 755 "$failing"
-tb_compose_down "$Q" >/dev/null 2>&1
-stack_up "$Q" 0.8.1 || tb_die "the 0.8.1 stack did not come up again"
-"$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY" --stack "$Q" --switch external \
+# A stack of its own: Q's upgrade is done and on record until it is finalized.
+Q2=${TB_E2E_PREFIX}ext2
+stack_up "$Q2" 0.8.1 || tb_die "the second 0.8.1 stack did not come up"
+"$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY" --stack "$Q2" --switch external \
     --switch-command "$failing" --public-url "$TB_API_URL" --observe 3 --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "a failing switch command rolls back (exit 4)" bash -c "[ $rc = 4 ] && grep -q 'switch command failed' '$ERR'"
 tb_check "…and blue answers" [ "$(version_at "$TB_API_URL")" = 0.8.1 ]
