@@ -6,7 +6,7 @@
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
 
-enum { O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_SWITCH, O_MYSQL, O_JSON };
+enum { O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SWITCH, O_MYSQL, O_JSON };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
@@ -14,6 +14,8 @@ static const struct opt_spec opts[] = {
                                                                   "when not --registry"},
     [O_STACK] = {"stack", 0, "NAME", "the stack to upgrade, when the host has several"},
     [O_ALLOW_DEV] = {"allow-dev", 0, NULL, "allow a -dev release (may lose data on upgrade)"},
+    [O_ALLOW_DOWNGRADE] = {"allow-downgrade", 0, NULL, "run an older release on the indices it left behind "
+                                                       "(nothing is migrated or deleted)"},
     [O_SWITCH] = {"switch", 0, "edge|ports|external", "how traffic moves (default edge)"},
     [O_MYSQL] = {"mysql-host", 0, "HOST[:PORT]", "MySQL for a release that needs it (0.9+) when blue has none"},
     [O_JSON] = {"json", 0, NULL, "print the plan as one JSON object"},
@@ -55,7 +57,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         docker_cleanup(&d);
         return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
     }
-    struct plan_opts po = {.target = o->value[O_TO], .registry = prefix, .allow_dev = o->set[O_ALLOW_DEV],
+    struct plan_opts po = {.target = o->value[O_TO], .registry = prefix, .allow_dev = o->set[O_ALLOW_DEV], .allow_downgrade = o->set[O_ALLOW_DOWNGRADE],
                            .switch_mode = o->value[O_SWITCH], .mysql_host = o->value[O_MYSQL]};
     struct plan p;
     if (plan_build(&u, &po, &p, &err) < 0) {

@@ -412,7 +412,8 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
     /* Indices no traffic ever reached hold only the failed migration's copies: a
      * retry must not migrate into them (that duplicates documents, tracardi #565). */
     int reached = json_is_true(json_object_get(e->j.doc, "ever_switched"));
-    for (size_t h = 0; h < nh; h++) {
+    /* A downgrade ran on indices that were there before it: they are never deleted. */
+    for (size_t h = 0; h < nh && !json_is_true(json_object_get(e->j.doc, "downgrade")); h++) {
         json_t *hj = engine_hop(e, h);
         struct tversion v;
         struct tu_err ve;
@@ -604,6 +605,8 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
+    if (e.plan.downgrade)
+        json_object_set_new(doc, "downgrade", json_true());
     /* What resume needs to carry on as this run would have. */
     json_object_set_new(doc, "opts", json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?,s:s?}", "smoke_timeout_s",
                                                (json_int_t)o->smoke_timeout_s, "observe_s", (json_int_t)o->observe_s,

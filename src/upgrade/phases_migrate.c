@@ -340,6 +340,10 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
 
 int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
 {
+    if (json_is_true(json_object_get(e->j.doc, "downgrade"))) {
+        engine_say(e, "migrate", "downgrade: skipped; the release runs on the indices it left behind");
+        return 0;
+    }
     json_t *hj = engine_hop(e, hop);
     const char *url = jstr(hj, "api_url");
     if (!url)

@@ -183,6 +183,18 @@ static void plan_elastic(struct upctx *u, struct plan *p)
         char tenant[6];
         release_tenant(&hp->to, tenant);
         size_t found = 0;
+        if (p->downgrade) {
+            for (size_t i = 0; i < n; i++) {
+                struct tindex t;
+                if (tindex_parse(idx[i].name, &t) == 0 && strcmp(t.db_version, hp->to_info->db_version) == 0 &&
+                    strcmp(t.tenant, tenant) == 0)
+                    found++;
+            }
+            if (!found)
+                refuse(p, "Tracardi %s's indices (%s.%s.*) are gone: a downgrade would start it with no data",
+                       hp->to.text, hp->to_info->db_version, tenant);
+            continue;
+        }
         int64_t docs = 0;
         for (size_t i = 0; i < n; i++) {
             struct tindex t;
@@ -209,7 +221,8 @@ static void plan_elastic(struct upctx *u, struct plan *p)
                           ? blue_shards * release_index_count(hp->to.text) / release_index_count(blue_ver)
                           : 0;
         int64_t floor = release_install_shards(hp->to.text);
-        needed += est > floor ? est : floor;
+        if (!p->downgrade)
+            needed += est > floor ? est : floor;
     }
     json_object_set_new(ej, "shards_open", json_integer(open));
     json_object_set_new(ej, "max_shards_per_node", json_integer(per_node));
@@ -402,13 +415,33 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
         refuse(p, "Tracardi %s already runs", u->blue_v.text);
         return 0;
     }
-    if (cmp < 0) {
-        refuse(p, "%s is older than the running %s: Tracardi's data migrates forward only; to go back after an "
-                  "upgrade use 'tracup rollback'", p->target.text, u->blue_v.text);
-        return 0;
-    }
     struct hop hops[MAX_HOPS];
-    if (release_hops(&u->blue_v, &p->target, hops, &p->nhops, &e) < 0) {
+    if (cmp < 0) {
+        if (!o->allow_downgrade) {
+            refuse(p, "%s is older than the running %s: Tracardi's data migrates forward only; to go back after an "
+                      "upgrade use 'tracup rollback', or --allow-downgrade to run %s on its own indices",
+                   p->target.text, u->blue_v.text, p->target.text);
+            return 0;
+        }
+        /* Back to an older release on the indices it left behind: nothing is migrated. */
+        const struct release_info *fi = release_info_of(&u->blue_v), *ti = release_info_of(&p->target);
+        if (!fi || !ti) {
+            refuse(p, "tracup does not know the indices of %s", !fi ? u->blue_v.text : p->target.text);
+            return 0;
+        }
+        if (fi == ti) {
+            refuse(p, "Tracardi %s and %s share db_version '%s': both would write the same indices", u->blue_v.text,
+                   p->target.text, fi->db_version);
+            return 0;
+        }
+        memset(&hops[0], 0, sizeof(hops[0]));
+        hops[0].to = p->target;
+        hops[0].from_info = fi;
+        hops[0].to_info = ti;
+        p->nhops = 1;
+        p->downgrade = 1;
+        json_object_set_new(p->doc, "downgrade", json_true());
+    } else if (release_hops(&u->blue_v, &p->target, hops, &p->nhops, &e) < 0) {
         refuse(p, "%s", e.msg);
         p->nhops = 0;
         return 0;
@@ -455,7 +488,10 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     json_t *hj = json_array();
     for (size_t i = 0; i < p->nhops; i++) {
         plan_images(u, o, p, &p->hops[i]);
-        json_array_append_new(hj, hop_json(u, o, &p->hops[i]));
+        json_t *one = hop_json(u, o, &p->hops[i]);
+        if (p->downgrade)
+            json_object_set_new(one, "migration", json_array());
+        json_array_append_new(hj, one);
     }
     json_object_set_new(p->doc, "hops", hj);
     plan_elastic(u, p);
@@ -511,7 +547,11 @@ void plan_print(FILE *f, const struct plan *p)
         json_array_foreach(json_object_get(h, "migration"), k, v)
             fprintf(f, "  migrate  %-10s POST %s from %s, %s (runs in %s)\n", js(v, "context"), js(v, "call"),
                     js(v, "from_version"), js(v, "header"), js(v, "runs_in"));
-        fprintf(f, "  verify   document counts of every copied index, old against new\n");
+        if (json_is_true(json_object_get(d, "downgrade")))
+            fprintf(f, "  downgrade: %s runs on the indices it left behind; nothing is installed, migrated or "
+                       "deleted\n", js(h, "to"));
+        else
+            fprintf(f, "  verify   document counts of every copied index, old against new\n");
     }
     json_t *sw = json_object_get(d, "switch");
     if (sw)

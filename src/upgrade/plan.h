@@ -12,6 +12,7 @@ struct plan_opts {
     const char *target;
     const char *registry;      /* where the target's images come from (u->prefix when NULL) */
     int allow_dev;
+    int allow_downgrade;       /* run an older release on its own indices, migrating nothing */
     const char *switch_mode;   /* "edge" (default), "ports", "external" */
     const char *mysql_host;    /* HOST[:PORT] for a target that needs MySQL, or NULL */
     int skip_registry;         /* do not ask the registry for digests (resume, tests) */
@@ -36,6 +37,7 @@ struct plan {
     struct plan_hop hops[MAX_HOPS];
     size_t nhops;
     int refused;
+    int downgrade;             /* the target is older: its own indices, nothing migrated */
     char tenant_from[6];       /* blue's tenant name */
 };
 

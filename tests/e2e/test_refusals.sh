@@ -209,4 +209,28 @@ tb_check "no green container of any of the three stacks remains" \
   test -z "$(green_containers "$P82")$(green_containers "$P90")$(green_containers "$P81")"
 tb_compose_down "$P81"
 
+echo "--- --allow-downgrade: an older release on the indices it left behind"
+PD=${TB_E2E_PREFIX}rfdown
+compose_up "$PD" 0.8.2 || tb_die "the 0.8.2 stack for the downgrade did not come up"
+URLD=$TB_API_URL
+tracup plan --to 0.8.1 --allow-downgrade --registry "$REG" --stack "$PD" >"$OUT" 2>"$ERR"; rc=$?
+tb_check "downgrade without 0.8.1's indices is refused: they are gone" bash -c "[ $rc = 1 ] && grep -q 'are gone' '$OUT'"
+curl -s -XPUT "$TB_ELASTIC_URL/08x.01506.tracardi-event-2024-3" -H 'content-type: application/json' -d '{}' >/dev/null
+curl -s -XPOST "$TB_ELASTIC_URL/08x.01506.tracardi-event-2024-3/_doc?refresh=true" -H 'content-type: application/json' \
+    -d '{"kept":1}' >/dev/null
+tracup plan --to 0.8.1 --allow-downgrade --registry "$REG" --stack "$PD" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "with them, plan is ready and migrates nothing" \
+    bash -c "[ $rc = 0 ] && jq -e '.downgrade and (.hops[0].migration | length == 0)' '$OUT' >/dev/null"
+tracup upgrade --to 0.8.1 --allow-downgrade --registry "$REG" --stack "$PD" --yes --observe 3 >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade --allow-downgrade exits 0 and the edge answers 0.8.1" \
+    bash -c "[ $rc = 0 ] && [ \"\$(curl -s '$URLD/info/version' | tr -d '\"')\" = 0.8.1 ]"
+tb_check "…install and migration were skipped" grep -q 'downgrade: skipped' "$OUT"
+docs=$(curl -s "$TB_ELASTIC_URL/08x.01506.tracardi-event-2024-3/_count" | jq -r .count)
+tb_check "…0.8.1's index keeps its document ($docs)" [ "$docs" = 1 ]
+tracup rollback --yes --stack "$PD" >"$OUT" 2>"$ERR"; rc=$?
+tb_check "rolling the downgrade back answers 0.8.2 again" \
+    bash -c "[ $rc = 0 ] && [ \"\$(curl -s '$URLD/info/version' | tr -d '\"')\" = 0.8.2 ]"
+tb_check "…and never deletes the indices that were there before" \
+    test "$(curl -s "$TB_ELASTIC_URL/08x.01506.tracardi-event-2024-3/_count" | jq -r .count)" = 1
+
 tb_summary
