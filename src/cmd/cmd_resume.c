@@ -2,12 +2,14 @@
 #include "cmd/cmd.h"
 #include "cmd/upopts.h"
 
-enum { O_REGISTRY, O_STACK, O_SMOKE_TIMEOUT, O_OBSERVE, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_JSON };
+enum { O_REGISTRY, O_STACK, O_SMOKE_TIMEOUT, O_OBSERVE, O_SWITCH_CMD, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_JSON };
 static const struct opt_spec opts[] = {
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
     [O_STACK] = {"stack", 0, "NAME", "the stack, when the host has several"},
     [O_SMOKE_TIMEOUT] = {"smoke-timeout", 0, "SECONDS", "how long the new release may take to pass (default 180)"},
     [O_OBSERVE] = {"observe", 0, "SECONDS", "how long to watch after the switch (default 30)"},
+    [O_SWITCH_CMD] = {"switch-command", 0, "CMD", "for an upgrade with --switch external: the command again (it "
+                                                  "is not journaled)"},
     [O_ADMIN_EMAIL] = {"admin-email", 0, "EMAIL", "the new release's admin (else TRACUP_ADMIN_EMAIL)"},
     [O_ADMIN_PW_FILE] = {"admin-password-file", 0, "FILE", "its password (else TRACUP_ADMIN_PASSWORD)"},
     [O_JSON] = {"json", 0, NULL, "one JSON object per event"},
@@ -22,6 +24,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     uo.json = ctx->json;
     /* Unset: the journaled run's own values apply. */
     uo.smoke_timeout_s = uo.observe_s = uo.migrate_timeout_s = -1;
+    uo.switch_command = o->value[O_SWITCH_CMD];
     int rc;
     if ((rc = upopts_seconds(ctx, "resume", "smoke-timeout", o->value[O_SMOKE_TIMEOUT], 86400, &uo.smoke_timeout_s)) ||
         (rc = upopts_seconds(ctx, "resume", "observe", o->value[O_OBSERVE], 86400, &uo.observe_s)) ||

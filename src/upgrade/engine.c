@@ -432,7 +432,8 @@ static int rollback_steps(struct engine *e, struct tu_err *err)
             }
             /* Traffic reached it but it wrote nothing: the indices hold copies only. */
         }
-        if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, err) < 0)
+        if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, "rollback",
+                                          "the failed upgrade created", err) < 0)
             return -1;
     }
     json_object_set_new(e->j.doc, "blue_stopped", json_false());
@@ -608,11 +609,12 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
     if (e.plan.downgrade)
         json_object_set_new(doc, "downgrade", json_true());
     /* What resume needs to carry on as this run would have. */
-    json_object_set_new(doc, "opts", json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?,s:s?}", "smoke_timeout_s",
+    /* Not the switch command: an operator's command line may carry a token. */
+    json_object_set_new(doc, "opts", json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?}", "smoke_timeout_s",
                                                (json_int_t)o->smoke_timeout_s, "observe_s", (json_int_t)o->observe_s,
                                                "migrate_timeout_s", (json_int_t)o->migrate_timeout_s, "checks_dir",
-                                               o->checks_dir, "mysql_host", o->plan.mysql_host, "switch_command",
-                                               o->switch_command, "public_url", o->public_url));
+                                               o->checks_dir, "mysql_host", o->plan.mysql_host, "public_url",
+                                               o->public_url));
     char *pub = strcmp(sw, "edge") == 0 && u->edge ? stack_container_url(u->edge, EDGE_API_PORT)
               : strcmp(sw, "ports") == 0       ? engine_port_url(u->api->inspect, 80)
               : o->public_url                  ? xstrdup(o->public_url) : NULL;
@@ -678,8 +680,6 @@ static void resume_opts(struct up_opts *dst, const struct up_opts *given, json_t
         dst->checks_dir = json_string_value(json_object_get(rec, "checks_dir"));
     if (!given->plan.mysql_host)
         dst->plan.mysql_host = json_string_value(json_object_get(rec, "mysql_host"));
-    if (!given->switch_command)
-        dst->switch_command = json_string_value(json_object_get(rec, "switch_command"));
     if (!given->public_url)
         dst->public_url = json_string_value(json_object_get(rec, "public_url"));
 }

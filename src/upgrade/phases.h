@@ -36,7 +36,8 @@ int engine_remove_hop(struct engine *e, size_t hop, struct tu_err *err);
 int engine_release_indices(struct engine *e, const char *db, const char *tenant, json_t **names, int64_t *docs,
                            struct tu_err *err);
 /* Deletes them: only for a release no traffic ever reached (a failed upgrade's). */
-int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, struct tu_err *err);
+int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, const char *phase,
+                                  const char *why, struct tu_err *err);
 /* The id / name of hop's green container for key, or NULL (borrowed). */
 const char *engine_green_id(struct engine *e, size_t hop, const char *key);
 const char *engine_green_name(struct engine *e, size_t hop, const char *key);

@@ -422,7 +422,8 @@ int engine_release_indices(struct engine *e, const char *db, const char *tenant,
     return rc;
 }
 
-int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, struct tu_err *err)
+int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, const char *phase,
+                                  const char *why, struct tu_err *err)
 {
     json_t *names = NULL;
     int64_t docs = 0;
@@ -437,8 +438,8 @@ int engine_delete_release_indices(struct engine *e, const char *db, const char *
             rc = -1;
     }
     if (rc == 0)
-        engine_say(e, "rollback", "deleted the %zu indices the failed upgrade created (%s.%s.*, %lld documents, "
-                                  "all copies)", json_array_size(names), db, tenant, (long long)docs);
+        engine_say(e, phase, "deleted the %zu indices %s (%s.%s.*, %lld documents, all copies)",
+                   json_array_size(names), why, db, tenant, (long long)docs);
     if (rc == 0 || es.base)
         es_conn_free(&es);
     json_decref(names);

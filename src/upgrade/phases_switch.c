@@ -29,9 +29,20 @@ int phase_remove_intermediate(struct engine *e, size_t hop, struct tu_err *err)
     (void)hop;
     size_t n = json_array_size(json_object_get(e->j.doc, "hops"));
     for (size_t h = 0; h + 1 < n; h++) {
+        json_t *hj = engine_hop(e, h);
         if (engine_remove_hop(e, h, err) < 0)
             return -1;
-        engine_say(e, "cleanup", "intermediate release %s removed", jstr(engine_hop(e, h), "to"));
+        /* No traffic ever reached it: its indices hold copies that the next hop
+         * has copied on; blue's own indices are untouched for a rollback. */
+        struct tversion v;
+        char tenant[6];
+        if (tversion_parse(jstr(hj, "to"), &v, err) < 0)
+            return -1;
+        release_tenant(&v, tenant);
+        if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, "cleanup",
+                                          "of the intermediate release", err) < 0)
+            return -1;
+        engine_say(e, "cleanup", "intermediate release %s removed", jstr(hj, "to"));
     }
     return 0;
 }

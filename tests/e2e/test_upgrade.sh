@@ -328,6 +328,8 @@ tb_check "upgrade exits 0" [ $rc = 0 ]
 [ $rc = 0 ] || tail -n 30 "$WORK/up3.out" "$WORK/up3.err" >&2
 tb_check "the public endpoint answers 0.8.2" [ "$(version_at "$API3")" = 0.8.2 ]
 tb_check "no 0.8.1 container is left" [ -z "$(ps_labels "tracup.stack=$P3" tracup.version=0.8.1)" ]
+tb_check "no index of the intermediate 0.8.1 is left (08x.01506.*)" \
+    [ "$(curl -s "$TB_ELASTIC_URL/_cat/indices?format=json" | jq '[.[] | select(.index | test("^(prod-|static-)?08x\\.01506\\."))] | length')" = 0 ]
 tb_check "green 0.8.2's api runs" bash -c "docker ps --format '{{.Names}}' | grep -qx '$P3-tracardi-api-0.8.2'"
 NEW_FAM=$(families 0820 ffe49)
 tb_log "0.8.2's event/profile families: $NEW_FAM"
