@@ -65,6 +65,24 @@ if [ "$mode" != unit ]; then
     for t in tests/e2e/test_*.sh; do
       suite "e2e $(basename "$t" .sh)" bash "$t"
     done
+    # The paths with the most state (upgrade, rollback, crash and resume) once more
+    # with the sanitizer build of tracup: any ASan or UBSan report fails the suite.
+    sanitized() {
+      cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTRACUP_WERROR=ON -DTRACUP_SANITIZE=ON \
+            -DTRACUP_STANDINS=OFF >/dev/null && cmake --build build-asan -j "$JOBS" >/dev/null || return 1
+      local logs; logs=$(mktemp -d)
+      local rc=0 t
+      for t in test_upgrade test_crash; do
+        ASAN_OPTIONS=detect_leaks=1:log_path=$logs/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$logs/ubsan \
+          TRACUP=$REPO/build-asan/src/tracup bash "tests/e2e/$t.sh" || rc=1
+      done
+      if ls "$logs"/* >/dev/null 2>&1; then
+        echo "sanitizer reports:"; cat "$logs"/*; rc=1
+      fi
+      rm -rf "$logs"
+      return $rc
+    }
+    suite "e2e under ASan+UBSan (upgrade, crash)" sanitized
   else
     failed=$((failed + 1)); failures+=("test bed")
     echo "error: the test bed did not come up" >&2
