@@ -3,6 +3,7 @@
 
 #include "cmd/cmd.h"
 #include "tracardi/images.h"
+#include "cmd/upopts.h"
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
 
@@ -41,22 +42,16 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     struct tu_err err;
     tu_err_clear(&err);
     const char *prefix = cmd_registry(ctx, o->value[O_REGISTRY]);
-    const char *from = o->value[O_FROM_REGISTRY] ? o->value[O_FROM_REGISTRY] : prefix;
-    if (registry_prefix_check(prefix, &err) < 0 || registry_prefix_check(from, &err) < 0)
+    if (registry_prefix_check(prefix, &err) < 0)
         return cmd_fail(ctx, &err, TU_EXIT_USAGE);
     struct tversion v;
     if (tversion_check_target(o->value[O_TO], o->set[O_ALLOW_DEV], &v, NULL, &err) < 0)
         return cmd_fail(ctx, &err, TU_EXIT_USAGE);
 
     struct docker d;
-    rc = cmd_docker(ctx, &d);
-    if (rc)
-        return rc;
     struct upctx u;
-    if (upctx_open(&u, &d, from, o->value[O_STACK], NULL, &err) < 0) {
-        docker_cleanup(&d);
-        return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
-    }
+    if ((rc = upopts_open_from(ctx, o->value[O_REGISTRY], o->value[O_FROM_REGISTRY], o->value[O_STACK], &d, &u)))
+        return rc;
     struct plan_opts po = {.target = o->value[O_TO], .registry = prefix, .allow_dev = o->set[O_ALLOW_DEV], .allow_downgrade = o->set[O_ALLOW_DOWNGRADE],
                            .switch_mode = o->value[O_SWITCH], .mysql_host = o->value[O_MYSQL]};
     struct plan p;

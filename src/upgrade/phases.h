@@ -30,6 +30,9 @@ json_t *engine_hop(struct engine *e, size_t hop);
 char *engine_container_url(struct engine *e, const char *id, int port);
 /* Saves the journal; on failure the engine stops (nothing runs without a journal). */
 int engine_save(struct engine *e, struct tu_err *err);
+/* Back to blue: start (or recreate) it, give it the traffic, remove green and the
+ * indices no traffic reached; sets the journal's state to rolled_back. */
+int engine_rollback_steps(struct engine *e, struct tu_err *err);
 /* Removes the containers of hop i (logs kept in the upgrade directory). */
 int engine_remove_hop(struct engine *e, size_t hop, struct tu_err *err);
 /* The indices of one release (db_version and tenant) and their documents. */
