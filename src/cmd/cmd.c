@@ -19,6 +19,9 @@ static const struct cmd_entry *const commands[] = {
     &cmd_upgrade_entry,
     &cmd_rollback_entry,
     &cmd_resume_entry,
+    &cmd_finalize_entry,
+    &cmd_indices_entry,
+    &cmd_prune_entry,
     &cmd_adopt_entry,
     &cmd_history_entry,
     &cmd_version_entry,
@@ -129,7 +132,7 @@ static void print_main_help(FILE *f)
     fprintf(f, "usage: tracup [--version] [--help] COMMAND [OPTIONS]\n\n"
                "Blue-green upgrades of Tracardi on one Docker host.\n\nCommands:\n");
     for (size_t i = 0; commands[i]; i++)
-        fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nRun 'tracup COMMAND --help' for a command's options.\n"
                "Environment: DOCKER_HOST (unix://PATH), DOCKER_API_VERSION, DOCKER_CONFIG,\n"
                "TRACUP_REGISTRY, TRACUP_CONFIG (default %s).\n", TU_CONFIG_DEFAULT);

@@ -78,13 +78,14 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         } else if (!json_array_size(all)) {
             fprintf(ctx->out, "no history yet (%s)\n", upctx_state_root());
         } else {
-            fprintf(ctx->out, "%-20s %-12s %-10s %-8s %-8s %-24s %8s %s\n", "WHEN", "STACK", "OPERATION", "FROM", "TO",
+            fprintf(ctx->out, "%-20s %-12s %-13s %-8s %-8s %-24s %8s %s\n", "WHEN", "STACK", "OPERATION", "FROM", "TO",
                     "RESULT", "SECONDS", "WHO");
             size_t i;
             json_t *r;
             json_array_foreach(all, i, r)
-                fprintf(ctx->out, "%-20s %-12s %-10s %-8s %-8s %-24s %8.1f %s\n", js(r, "when"), js(r, "stack"),
-                        js(r, "operation"), js(r, "from"), js(r, "to"), js(r, "result"),
+                fprintf(ctx->out, "%-20s %-12s %-13s %-8s %-8s %-24s %8.1f %s\n", js(r, "when"), js(r, "stack"),
+                        js(r, "operation"), json_object_get(r, "from") ? js(r, "from") : js(r, "release"), js(r, "to"),
+                        js(r, "result"),
                         json_number_value(json_object_get(r, "duration_s")), js(r, "who"));
         }
         if (bad)

@@ -72,6 +72,13 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
         goto out;
     }
+    /* Nothing to ask about when there is no way back. */
+    const char *st = json_string_value(json_object_get(j.doc, "state"));
+    if (st && (strcmp(st, "finalized") == 0 || strcmp(st, "finalizing") == 0)) {
+        journal_free(&j);
+        rc = upgrade_rollback(&u, &uo, ctx->out, &err) < 0 ? cmd_fail(ctx, &err, TU_EXIT_ERROR) : TU_EXIT_OK;
+        goto out;
+    }
     int go = confirm(ctx, &u, j.doc, uo.yes);
     journal_free(&j);
     if (!go) {

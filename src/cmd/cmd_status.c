@@ -203,6 +203,8 @@ static void print_upgrade(FILE *f, json_t *up)
         fprintf(f, "                the old release is kept: 'tracup rollback' goes back, 'tracup finalize' ends it\n");
     else if (strcmp(st, "failed") == 0)
         fprintf(f, "                failed and needs attention: 'tracup rollback' retries going back\n");
+    else if (strcmp(st, "finalizing") == 0)
+        fprintf(f, "                a finalize was cut short: 'tracup finalize' completes it (no way back)\n");
 }
 
 static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)

@@ -75,6 +75,19 @@ int upopts_admin(struct tu_ctx *ctx, const char *cmd, const char *email_flag, co
     return 0;
 }
 
+int upopts_admin_required(struct tu_ctx *ctx, const char *cmd, const char *email_flag, const char *password_file,
+                          const char *why, struct up_opts *o)
+{
+    int rc = upopts_admin(ctx, cmd, email_flag, password_file, o);
+    if (rc)
+        return rc;
+    if (o->admin_email && o->admin_password)
+        return 0;
+    upopts_free(o);
+    return cmd_usage_error(ctx, cmd, "%s: set TRACUP_ADMIN_EMAIL and TRACUP_ADMIN_PASSWORD (or --admin-password-file)",
+                           why);
+}
+
 int upopts_exit(enum up_outcome outcome)
 {
     switch (outcome) {

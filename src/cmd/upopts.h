@@ -9,6 +9,10 @@
  * TRACUP_ADMIN_PASSWORD or a file (never argv). Returns 0 or an exit code. */
 int upopts_admin(struct tu_ctx *ctx, const char *cmd, const char *email_flag, const char *password_file,
                  struct up_opts *o);
+/* The admin account a command cannot do without: upopts_admin, then a usage
+ * error naming `why` when the email or the password is missing. */
+int upopts_admin_required(struct tu_ctx *ctx, const char *cmd, const char *email_flag, const char *password_file,
+                          const char *why, struct up_opts *o);
 /* Parses a positive number of seconds into *out; returns 0 or an exit code. */
 int upopts_seconds(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, long *out);
 /* The same for another unit ("milliseconds"). */

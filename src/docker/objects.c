@@ -83,6 +83,36 @@ int docker_container_list(struct docker *d, const char *filters, json_t **out, s
     return rc;
 }
 
+int docker_image_list(struct docker *d, json_t **out, struct tu_err *err)
+{
+    int rc = get_json(d, "/images/json", out, err);
+    if (rc == 0 && !json_is_array(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return tu_err_set(err, TU_ERR_PROTOCOL, "the docker daemon's image list is not an array");
+    }
+    return rc;
+}
+
+int docker_image_remove(struct docker *d, const char *ref, struct tu_err *err)
+{
+    char *e = docker_escape(ref);
+    /* Never forced: the daemon refuses (409) to remove an image a container uses. */
+    char *path = xasprintf("/images/%s?force=0&noprune=0", e);
+    free(e);
+    long st = docker_call(d, "DELETE", path, NULL, NULL, NULL, err);
+    free(path);
+    if (st < 0 && err->kind == TU_ERR_NOT_FOUND) {
+        tu_err_clear(err);
+        return 0;
+    }
+    if (st < 0) {
+        tu_err_prefix(err, "removing image '%s': ", ref);
+        return -1;
+    }
+    return 0;
+}
+
 int docker_container_inspect(struct docker *d, const char *id, json_t **out, struct tu_err *err)
 {
     char *esc = docker_escape(id);

@@ -13,6 +13,13 @@ int docker_image_inspect(struct docker *d, const char *name, json_t **out, struc
 /* The RepoDigests entry of an inspected image for repository `repo` (normalised
  * comparison): "sha256:..." (borrowed from the JSON), or NULL. */
 const char *docker_image_repo_digest(json_t *image, const char *repo);
+/* GET /images/json (tagged and digest-only images, no intermediate layers). */
+int docker_image_list(struct docker *d, json_t **out, struct tu_err *err);
+/* DELETE /images/{ref} without force: untags ref and removes the image when it
+ * was the last reference. A missing image is success; an image in use is an
+ * error (TU_ERR_CONFLICT from the daemon's 409). */
+int docker_image_remove(struct docker *d, const char *ref, struct tu_err *err);
+
 /* GET /containers/json?all=1[&filters=]; filters is a JSON text or NULL. */
 int docker_container_list(struct docker *d, const char *filters, json_t **out, struct tu_err *err);
 /* GET /containers/{id}/json */

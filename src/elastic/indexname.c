@@ -163,6 +163,21 @@ int tindex_parse(const char *index, struct tindex *out)
     return tindex_parse_pinned(index, NULL, out);
 }
 
+int tindex_parse_loose(const char *index, struct tindex *out)
+{
+    if (tindex_parse_pinned(index, NULL, out) == 0)
+        return 0;
+    /* The tenant is what lies between the first two dots after the prefix. */
+    const char *dot1 = index ? memchr(index, '.', strnlen(index, ES_INDEX_NAME_MAX + 1)) : NULL;
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    char tenant[TINDEX_TENANT_MAX + 1];
+    if (!dot2 || (size_t)(dot2 - dot1 - 1) > TINDEX_TENANT_MAX)
+        return -1;
+    memcpy(tenant, dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    tenant[dot2 - dot1 - 1] = '\0';
+    return tindex_parse_pinned(index, tenant, out);
+}
+
 const char *tindex_release_key(const struct tindex *t)
 {
     return t->db_version;

@@ -25,6 +25,11 @@ int tindex_parse(const char *index, struct tindex *out);
  * before 0.8.1; [a-z0-9_-]{1,32}) as the tenant. pinned_tenant may be NULL. */
 int tindex_parse_pinned(const char *index, const char *pinned_tenant, struct tindex *out);
 
+/* The same, accepting any tenant TENANT_NAME could pin ([a-z0-9_-]{1,32}):
+ * for grouping the indices of releases and tenants tracup has no container
+ * of (multi-tenant hosts, earlier manual installs). */
+int tindex_parse_loose(const char *index, struct tindex *out);
+
 /* The release group an index belongs to: its db_version (borrowed from t).
  * Staging, production and static indices of one release share it. */
 const char *tindex_release_key(const struct tindex *t);

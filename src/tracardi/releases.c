@@ -80,3 +80,89 @@ int release_hops(const struct tversion *from, const struct tversion *to, struct 
     }
     return 0;
 }
+
+void release_label_of_db(const char *db, char *out, size_t cap)
+{
+    static const struct {
+        const char *db, *label;
+    } known[] = {{"08x", "0.8.1"}, {"082x", "0.8.2-dev"}, {"0820", "0.8.2"}, {"09x", "0.9-1.1"}};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(db, known[i].db) == 0) {
+            snprintf(out, cap, "%s", known[i].label);
+            return;
+        }
+    snprintf(out, cap, "%s", db);
+}
+
+void release_db_prefix(const char *db, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *c = db; *c && o + 1 < cap; c++)
+        if (*c != '.')
+            out[o++] = *c;
+    if (cap)
+        out[o < cap ? o : cap - 1] = '\0';
+}
+
+/* A sortable number for a db_version: (major, minor, patch) scaled, 082x just
+ * before 0820. */
+static long db_rank(const char *db)
+{
+    if (strcmp(db, "08x") == 0)
+        return 80010;
+    if (strcmp(db, "082x") == 0)
+        return 80019;
+    if (strcmp(db, "0820") == 0)
+        return 80020;
+    if (strcmp(db, "09x") == 0)
+        return 90000;
+    int a, b, c;
+    char tail;
+    if (sscanf(db, "%d.%d.%d%c", &a, &b, &c, &tail) == 3 && a >= 0 && a < 100 && b >= 0 && b < 100 && c >= 0 &&
+        c < 100)
+        return (long)a * 1000000 + (long)b * 10000 + (long)c * 10;
+    return -1;
+}
+
+int release_db_compare(const char *a, const char *b)
+{
+    long ra = db_rank(a), rb = db_rank(b);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+long release_index_count(const struct tversion *v)
+{
+    if (tversion_at_least(v, 0, 8, 0) && !tversion_at_least(v, 0, 8, 1))
+        return 35;
+    if (tversion_at_least(v, 0, 8, 1) && !tversion_at_least(v, 0, 8, 2))
+        return 37;
+    if (tversion_at_least(v, 0, 8, 2) && !tversion_at_least(v, 0, 9, 0))
+        return 39;
+    return 0;
+}
+
+int64_t release_install_shards(const struct tversion *v)
+{
+    if (!tversion_at_least(v, 0, 8, 1))
+        return 90;
+    if (!tversion_at_least(v, 0, 8, 2))
+        return 96;
+    if (!tversion_at_least(v, 0, 9, 0))
+        return 116;
+    return 36; /* 0.9 and later keep 6 partitioned indices per context */
+}
+
+int64_t release_next_install_shards(const char *db)
+{
+    size_t next = CHAIN_N - 1;
+    for (size_t i = 0; db_rank(db) >= 0 && i < CHAIN_N; i++)
+        if (release_db_compare(chain[i].db_version, db) > 0) {
+            next = i;
+            break;
+        }
+    struct tversion v;
+    struct tu_err e;
+    return tversion_parse(chain[next].version, &v, &e) == 0 ? release_install_shards(&v) : 0;
+}

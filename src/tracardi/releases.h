@@ -3,6 +3,7 @@
 #define TRACUP_TRACARDI_RELEASES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tracardi/version.h"
 #include "util/err.h"
@@ -34,5 +35,29 @@ void release_tenant(const struct tversion *v, char out[6]);
  * with TU_ERR_REFUSED when a step is impossible (same db_version, unknown release). */
 int release_hops(const struct tversion *from, const struct tversion *to, struct hop *out, size_t *n,
                  struct tu_err *err);
+
+/* The release a db_version (or index prefix) belongs to, for people: "0.7.4",
+ * "0.8.1" for 08x, "0.8.2" for 0820, "0.9-1.1" for 09x; the db_version itself
+ * when unknown. Writes into out (cap bytes). */
+void release_label_of_db(const char *db, char *out, size_t cap);
+
+/* The index prefix of a db_version: "0.7.4" -> "074", others as written. */
+void release_db_prefix(const char *db, char *out, size_t cap);
+
+/* Orders db_versions by release: negative when a is older than b. Unknown
+ * ones sort first. */
+int release_db_compare(const char *a, const char *b);
+
+/* Shards a release's install opens on one data node with Tracardi's default
+ * shard settings (staging and production), measured on the test bed. */
+int64_t release_install_shards(const struct tversion *v);
+
+/* What the next upgrade from a release of db_version `db` installs: the shards
+ * of the following release in the chain (the newest known one's when db is the
+ * newest or unknown). */
+int64_t release_next_install_shards(const char *db);
+
+/* Indices the release defines (per context), or 0 when unknown. */
+long release_index_count(const struct tversion *v);
 
 #endif

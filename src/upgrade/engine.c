@@ -425,9 +425,13 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
     if (engine_load(&e, u, 0, err) < 0)
         goto out;
     const char *st = journal_state(&e.j);
-    if (strcmp(st, "finalized") == 0) {
-        tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' was finalized: blue's containers%s are gone, there is no way back",
-                   jstr(e.j.doc, "id"), json_is_true(json_object_get(e.j.doc, "old_indices_deleted")) ? " and indices" : "");
+    if (strcmp(st, "finalized") == 0 || strcmp(st, "finalizing") == 0) {
+        int final = strcmp(st, "finalized") == 0;
+        tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' %s: %s's containers%s %s, there is no way back",
+                   jstr(e.j.doc, "id"), final ? "was finalized" : "is being finalized",
+                   jstr(json_object_get(e.j.doc, "from"), "version"),
+                   json_is_true(json_object_get(e.j.doc, "old_indices_deleted")) ? " and indices" : "",
+                   final ? "are gone" : "are going");
         goto out;
     }
     if (strcmp(st, "rolled_back") == 0) {

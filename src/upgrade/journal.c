@@ -8,7 +8,7 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-static const char *const states[] = {"running", "done", "failed", "rolled_back", "finalized", "interrupted", NULL};
+static const char *const states[] = {"running", "done", "failed", "rolled_back", "finalizing", "finalized", "interrupted", NULL};
 
 int journal_validate(json_t *doc, struct tu_err *err)
 {

@@ -20,30 +20,9 @@ static const char *jstr(json_t *o, const char *k)
 
 /* ---------------------------------------------------------------- migrate */
 
-struct resolve_ud {
-    struct engine *e;
-    char *last;
-};
-
-static const char *api_env(void *ud, const char *name)
-{
-    return stack_env(((struct resolve_ud *)ud)->e->u->api, name);
-}
-
-static const char *resolve(void *ud, const char *host)
-{
-    struct resolve_ud *r = ud;
-    free(r->last);
-    r->last = upctx_resolve(r->e->u, host);
-    return r->last;
-}
-
 int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err)
 {
-    struct resolve_ud r = {e, NULL};
-    int rc = es_conn_from_env(es, api_env, &r, resolve, err);
-    free(r.last);
-    return rc;
+    return upctx_es_open(e->u, es, err);
 }
 
 /* The key under which a schema's documents are counted in the new release: the

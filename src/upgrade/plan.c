@@ -13,35 +13,11 @@
 #include "registry/auth.h"
 #include "registry/ref.h"
 #include "tracardi/images.h"
+#include "upgrade/indices.h"
 #include "upgrade/journal.h"
 #include "upgrade/phases.h"
 #include "util/mask.h"
 #include "util/xalloc.h"
-
-/* Indices each release defines (Tracardi's sources), and the shards its install
- * opens on one data node with the default shard settings (measured on the test
- * bed's stand-in, which uses the real index lists and settings). */
-static long release_index_count(const char *version)
-{
-    if (strncmp(version, "0.8.0", 5) == 0)
-        return 35;
-    if (strncmp(version, "0.8.1", 5) == 0)
-        return 37;
-    if (strncmp(version, "0.8.2", 5) == 0)
-        return 39;
-    return 0;
-}
-
-static int64_t release_install_shards(const char *version)
-{
-    if (strncmp(version, "0.8.2", 5) == 0)
-        return 116;
-    if (strncmp(version, "0.8.1", 5) == 0)
-        return 96;
-    if (strncmp(version, "0.8.0", 5) == 0)
-        return 90;
-    return 36; /* 0.9 and later keep 6 partitioned indices per context */
-}
 
 static void refuse(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refuse(struct plan *p, const char *fmt, ...)
@@ -108,39 +84,17 @@ static const struct stack_container *template_for(const struct upctx *u, const c
     return strcmp(key, "gui") == 0 ? u->gui : u->api;
 }
 
-struct resolve_ud {
-    const struct upctx *u;
-    char *last;
-};
-
-static const char *env_of_api(void *ud, const char *name)
-{
-    const struct upctx *u = ((struct resolve_ud *)ud)->u;
-    return stack_env(u->api, name);
-}
-
-static const char *resolve_cb(void *ud, const char *host)
-{
-    struct resolve_ud *r = ud;
-    free(r->last);
-    r->last = upctx_resolve(r->u, host);
-    return r->last;
-}
-
 static void plan_elastic(struct upctx *u, struct plan *p)
 {
     json_t *ej = json_object();
     json_object_set_new(p->doc, "elasticsearch", ej);
-    struct resolve_ud r = {u, NULL};
     struct es_conn es;
     struct tu_err e;
     tu_err_clear(&e);
-    if (es_conn_from_env(&es, env_of_api, &r, resolve_cb, &e) < 0) {
-        free(r.last);
+    if (upctx_es_open(u, &es, &e) < 0) {
         refuse(p, "cannot tell how to reach Elasticsearch from the api's environment: %s", e.msg);
         return;
     }
-    free(r.last);
     struct es_health h;
     if (es_health(&es, &h, &e) < 0) {
         refuse(p, "Elasticsearch does not answer: %s", e.msg);
@@ -214,13 +168,11 @@ static void plan_elastic(struct upctx *u, struct plan *p)
      * how many indices each release defines, and never less than that release's
      * install on one node with Tracardi's default shard settings. */
     int64_t needed = 0;
-    const char *blue_ver = u->blue_v.text;
     for (size_t hi = 0; hi < p->nhops; hi++) {
         const struct hop *hp = &p->hops[hi].hop;
-        int64_t est = release_index_count(blue_ver) > 0 && blue_shards > 0
-                          ? blue_shards * release_index_count(hp->to.text) / release_index_count(blue_ver)
-                          : 0;
-        int64_t floor = release_install_shards(hp->to.text);
+        long blue_count = release_index_count(&u->blue_v);
+        int64_t est = blue_count > 0 && blue_shards > 0 ? blue_shards * release_index_count(&hp->to) / blue_count : 0;
+        int64_t floor = release_install_shards(&hp->to);
         if (!p->downgrade)
             needed += est > floor ? est : floor;
     }
@@ -229,11 +181,37 @@ static void plan_elastic(struct upctx *u, struct plan *p)
     json_object_set_new(ej, "shard_limit", json_integer(limit));
     json_object_set_new(ej, "shards_needed", json_integer(needed));
     json_object_set_new(ej, "shards_free", json_integer(limit - open));
-    if (open + needed > limit)
-        refuse(p, "Elasticsearch's shard budget is too small: the new release needs about %lld shards, but only "
-                  "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s); delete indices of "
-                  "releases nothing runs any more, or raise the limit",
-               (long long)needed, (long long)(limit - open), (long long)limit, per_node, nodes, nodes == 1 ? "" : "s");
+    if (open + needed > limit) {
+        /* What could make room: releases no container on the host belongs to. */
+        struct rel_ref *refs = NULL;
+        size_t nrefs = indices_host_refs(u, NULL, &refs);
+        json_t *groups = indices_group(idx, n, refs, nrefs);
+        char *orphans = indices_orphans_text(groups);
+        json_t *oj = json_array();
+        size_t gi;
+        json_t *g;
+        json_array_foreach(json_object_get(groups, "groups"), gi, g) if (json_is_true(json_object_get(g, "orphan")))
+            json_array_append_new(oj, json_pack("{s:O,s:O,s:O,s:O}", "release", json_object_get(g, "release"),
+                                                "db_version", json_object_get(g, "db_version"), "tenant",
+                                                json_object_get(g, "tenant"), "shards", json_object_get(g, "shards")));
+        json_object_set_new(ej, "orphans", oj);
+        const char *first = json_string_value(json_object_get(json_array_get(oj, 0), "release"));
+        if (orphans)
+            refuse(p, "Elasticsearch's shard budget is too small: the new release needs about %lld shards, but only "
+                      "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s); orphan releases "
+                      "no container uses hold shards: %s; 'tracup prune-indices --release %s' deletes one",
+                   (long long)needed, (long long)(limit - open), (long long)limit, per_node, nodes,
+                   nodes == 1 ? "" : "s", orphans, first);
+        else
+            refuse(p, "Elasticsearch's shard budget is too small: the new release needs about %lld shards, but only "
+                      "%lld of %lld are free (cluster.max_shards_per_node %ld x %ld data node%s) and no orphan "
+                      "release holds any: raise the limit or add a data node",
+                   (long long)needed, (long long)(limit - open), (long long)limit, per_node, nodes,
+                   nodes == 1 ? "" : "s");
+        free(orphans);
+        free(refs);
+        json_decref(groups);
+    }
     free(idx);
     es_conn_free(&es);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elastic/es.h"
 #include "tracardi/api.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
@@ -233,4 +234,35 @@ int upctx_refresh(struct upctx *u, json_t *ids, struct tu_err *err)
         rc = tu_err_set(err, TU_ERR_NOT_FOUND, "stack '%s' is gone", name);
     free(name);
     return rc < 0 ? -1 : upctx_pick(u, ids, NULL, err);
+}
+
+struct resolve_ud {
+    const struct upctx *u;
+    char *last;
+};
+
+static const char *api_env(void *ud, const char *name)
+{
+    return stack_env(((struct resolve_ud *)ud)->u->api, name);
+}
+
+static const char *resolve_cb(void *ud, const char *host)
+{
+    struct resolve_ud *r = ud;
+    free(r->last);
+    r->last = upctx_resolve(r->u, host);
+    return r->last;
+}
+
+int upctx_es_open(const struct upctx *u, struct es_conn *es, struct tu_err *err)
+{
+    if (!u->api) {
+        memset(es, 0, sizeof(*es));
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "stack '%s' has no api container to read Elasticsearch's address "
+                                                 "from", u->stack ? u->stack->name : "?");
+    }
+    struct resolve_ud r = {u, NULL};
+    int rc = es_conn_from_env(es, api_env, &r, resolve_cb, err);
+    free(r.last);
+    return rc;
 }

@@ -49,6 +49,11 @@ char *upctx_url_of(const struct stack_container *c, int port);
 /* Maps a Docker DNS name (container name or network alias in the stack) to the
  * container's address; returns a copy of host when none matches (the caller frees). */
 char *upctx_resolve(const struct upctx *u, const char *host);
+struct es_conn;
+/* Elasticsearch as the stack's api reaches it: its environment (credentials,
+ * scheme, CA file, verification), Docker DNS names resolved to addresses. */
+int upctx_es_open(const struct upctx *u, struct es_conn *es, struct tu_err *err);
+
 /* The stack container with that id, or NULL (borrowed). */
 const struct stack_container *upctx_by_id(const struct upctx *u, const char *id);
 
