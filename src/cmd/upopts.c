@@ -95,6 +95,7 @@ int upopts_exit(enum up_outcome outcome)
     case UP_FAILED_ROLLED_BACK: return TU_EXIT_ROLLED_BACK;
     case UP_FAILED_ATTENTION: return TU_EXIT_ATTENTION;
     case UP_INTERRUPTED: return TU_EXIT_INTERRUPTED;
+    case UP_DAEMON_LOST: return TU_EXIT_DOCKER;
     case UP_REFUSED: break;
     }
     return TU_EXIT_ERROR;

@@ -173,6 +173,7 @@ static CURL *make_easy(struct docker *d, const char *method, const char *path, i
 static void transport_error(struct docker *d, struct tu_err *err, CURLcode rc, const char *errbuf)
 {
     const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    d->lost = 1;
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
         tu_err_set(err, TU_ERR_CONNECT, "cannot connect to the docker daemon at '%s': %s",
@@ -261,6 +262,7 @@ static long call(struct docker *d, const char *method, const char *path, int ver
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    d->lost = 0;
     if (status == 304 || (status >= 200 && status < 300)) {
         if (out && sink.b.len && status != 304) {
             json_error_t je;
@@ -304,6 +306,15 @@ long docker_call_bytes(struct docker *d, const char *method, const char *path, s
 {
     buf_init(out, 0);
     return call(d, method, path, 1, NULL, 0, NULL, NULL, NULL, out, err);
+}
+
+int docker_alive(struct docker *d)
+{
+    struct buf b;
+    struct tu_err e;
+    long st = docker_call_bytes(d, "GET", "/_ping", &b, &e);
+    buf_free(&b);
+    return st == 200;
 }
 
 /* ---- negotiation ---- */

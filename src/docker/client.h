@@ -23,6 +23,7 @@ struct docker {
     long stall_timeout_s;        /* streams: fail when no byte arrives for this long */
     size_t max_body;             /* cap on bodies that are not streams */
     size_t max_line;             /* cap on one line of a JSON-lines stream */
+    int lost;                    /* the last call could not reach the daemon at all */
 };
 
 /* Reads DOCKER_HOST (unix:// only) and checks the socket can be opened.
@@ -33,6 +34,10 @@ void docker_cleanup(struct docker *d);
 /* GET /_ping; picks min(daemon, DOCKER_API_MAX) unless DOCKER_API_VERSION is set;
  * refuses a daemon older than DOCKER_API_MIN. */
 int docker_negotiate(struct docker *d, struct tu_err *err);
+
+/* True when the daemon answers /_ping now; a check after a failure, to tell a
+ * daemon that went away (restart, crash) from a request it refused. */
+int docker_alive(struct docker *d);
 
 /* Compares "1.41"-style versions: <0, 0, >0; returns -2 when either is malformed. */
 int docker_api_cmp(const char *a, const char *b);

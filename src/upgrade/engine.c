@@ -183,6 +183,17 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
             journal_phase_end(&e->j, steps[i].name, "failed", pe.msg, err);
             *err = pe;
             engine_say(e, steps[i].name, "failed: %s", pe.msg);
+            /* A daemon that went away (restart, crash) failed the phase, not green:
+             * nothing is rolled back (that needs the daemon too); resume goes on. */
+            if (e->u->d->lost || !docker_alive(e->u->d)) {
+                journal_set_state(&e->j, "interrupted", err);
+                engine_say(e, steps[i].name, "the Docker daemon stopped answering; nothing was rolled back: "
+                                             "'tracup resume' continues once it is back, 'tracup rollback' "
+                                             "goes back to blue");
+                tu_err_set(err, TU_ERR_CONNECT, "the Docker daemon stopped answering during %s: %s", steps[i].name,
+                           pe.msg);
+                return UP_DAEMON_LOST;
+            }
             if (strcmp(steps[i].name, "preflight") == 0) {
                 journal_set_state(&e->j, "rolled_back", err);
                 *err = pe;
@@ -204,6 +215,11 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
         }
         if (journal_phase_end(&e->j, steps[i].name, "ok", NULL, err) < 0)
             return UP_FAILED_ATTENTION;
+        /* test hook: "<phase>:end" dies right after the phase is journaled done */
+        size_t kl = kill_at ? strlen(kill_at) : 0;
+        if (kl > 4 && strcmp(kill_at + kl - 4, ":end") == 0 && strncmp(kill_at, steps[i].name, kl - 4) == 0 &&
+            steps[i].name[kl - 4] == '\0')
+            raise(SIGKILL);
     }
     if (journal_set_state(&e->j, "done", err) < 0)
         return UP_FAILED_ATTENTION;

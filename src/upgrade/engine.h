@@ -30,6 +30,7 @@ enum up_outcome {
     UP_FAILED_ATTENTION,
     UP_INTERRUPTED,
     UP_REFUSED,
+    UP_DAEMON_LOST,          /* the daemon went away: journaled as interrupted */
 };
 
 struct engine {

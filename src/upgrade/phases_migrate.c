@@ -159,10 +159,36 @@ static int migrate_post(struct engine *e, size_t hop, struct tapi *a, const char
 }
 
 #define NO_TASK_TIMEOUT_MS 120000
+#define ES_DOWN_TIMEOUT_MS 30000
+
+/* Elasticsearch gone during the migration: what the api says of its tasks then is
+ * not worth waiting on. Returns -1 (err set) once it has not answered for
+ * ES_DOWN_TIMEOUT_MS; checked every 5 s. */
+static int es_watch(const struct es_conn *es, const char *ctx, long *last_check, long *down_since, struct tu_err *err)
+{
+    long now = time_mono_ms();
+    if (now - *last_check < 5000)
+        return 0;
+    *last_check = now;
+    struct es_health h;
+    struct tu_err he;
+    if (es_health(es, &h, &he) == 0) {
+        *down_since = 0;
+        return 0;
+    }
+    if (!*down_since)
+        *down_since = now;
+    if (now - *down_since < ES_DOWN_TIMEOUT_MS)
+        return 0;
+    return tu_err_set(err, TU_ERR_CONNECT, "migrate (%s): Elasticsearch stopped answering during the migration "
+                                           "(for %ld s: %s)", ctx, (now - *down_since) / 1000, he.msg);
+}
 
 /* Waits for this migration's tasks in one context. */
-static int wait_tasks(struct engine *e, size_t hop, struct tapi *a, const char *ctx, long deadline, struct tu_err *err)
+static int wait_tasks(struct engine *e, size_t hop, struct tapi *a, const struct es_conn *es, const char *ctx,
+                      long deadline, struct tu_err *err)
 {
+    long es_checked = 0, es_down = 0;
     json_t *mc = json_object_get(json_object_get(engine_hop(e, hop), "migration"), ctx);
     json_t *known = json_object_get(mc, "known_tasks");
     const char *context = strcmp(ctx, "production") == 0 ? "production" : NULL;
@@ -206,6 +232,8 @@ static int wait_tasks(struct engine *e, size_t hop, struct tapi *a, const char *
         }
         if (mine && done == mine)
             return 0;
+        if (es_watch(es, ctx, &es_checked, &es_down, err) < 0)
+            return -1;
         /* No task at all: the job sits in a queue nobody reads (no update worker, or
          * one on another Redis: tracardi issue #849). */
         if (!mine && time_mono_ms() > first_seen + NO_TASK_TIMEOUT_MS)
@@ -362,7 +390,7 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
             goto out;
         json_t *mc = json_object_get(json_object_get(hj, "migration"), ctxs[c]);
         if (json_array_size(json_object_get(mc, "ids")) &&
-            (rc = wait_tasks(e, hop, &a, ctxs[c], deadline, err)) != 0)
+            (rc = wait_tasks(e, hop, &a, &es, ctxs[c], deadline, err)) != 0)
             goto out;
         rc = -1;
     }

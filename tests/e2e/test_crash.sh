@@ -126,6 +126,8 @@ after_kill() {
     v=$(public_version)
     if [ "$phase" = switch ]; then
         tb_check "$label: the public endpoint answers a version ($v)" [ "$v" = "$FROM" -o "$v" = "$TO" ]
+    elif [ "$phase" = observe ]; then
+        tb_check "$label: the public endpoint answers the new $TO ($v)" [ "$v" = "$TO" ]
     else
         tb_check "$label: the public endpoint still answers blue's $FROM ($v)" [ "$v" = "$FROM" ]
     fi
@@ -136,7 +138,8 @@ after_kill() {
 kill_at() {
     local label=$1 p=$2 phase=$3 rc
     TRACUP_TEST_KILL_AT=$phase upgrade "$p" >"$OUT" 2>"$ERR"; rc=$?
-    after_kill "$label" "$p" "$phase" "$rc"
+    # "<phase>:end" dies once the phase is journaled done: status still names that phase.
+    after_kill "$label" "$p" "${phase%:end}" "$rc"
 }
 
 # kill_mid_migration LABEL P: SIGKILL once the staging migration was posted.
@@ -166,7 +169,8 @@ do_rollback() {
     tb_check "$label: status reports the upgrade rolled back" jqe '.state == "rolled_back"' "$WORK/upgrade.json"
     v=$(public_version)
     tb_check "$label: the public endpoint answers $FROM ($v)" [ "$v" = "$FROM" ]
-    tb_check "$label: no green container is left" [ -z "$(greens_of "$p")" ]
+    tb_check "$label: no green container (nor green Redis) is left" [ -z "$(greens_of "$p")" ]
+    tb_check "$label: no network of tracup's is left" [ -z "$(docker network ls -q --filter "label=tracup.stack=$p")" ]
     docs=$(blue_docs)
     tb_check "$label: blue's indices hold exactly the documents they had" [ "$docs" = "$BLUE_DOCS" ]
     [ "$docs" = "$BLUE_DOCS" ] || tb_log "before: $BLUE_DOCS" "after: $docs"
@@ -191,6 +195,7 @@ do_resume() {
     rs=$(( $(runs staging) - ${before%/*} )); rp=$(( $(runs production) - ${before#*/} ))
     tb_check "$label: the migration ran exactly once per context (staging $rs, production $rp)" \
         [ "$rs" = 1 -a "$rp" = 1 ]
+    tb_check "$label: blue's indices hold exactly the documents they had" [ "$(blue_docs)" = "$BLUE_DOCS" ]
     # The new api's own account of the runs into its release agrees with Elasticsearch's.
     api=$(curl -s --max-time 10 "$TB_API_URL/standin/migrations")
     tb_check "$label: GET /standin/migrations of $TO agrees ($(jq -c '[.runs[]? | {(.context): .count}] | add' <<<"$api" 2>/dev/null))" \
@@ -254,6 +259,46 @@ for point in "start-green:$TO" "migrate:$TO" switch; do
     do_resume "$label" "$P" "$r0"
     stack_down "$P"
 done
+
+# ------------------------------------------------------------------ every other phase boundary
+
+# back_to_blue P: after a resumed upgrade is done, roll back and delete the new release's
+# indices (traffic reached them, so the rollback keeps them), so the next point starts clean.
+back_to_blue() {
+    local p=$1 idx
+    rollback "$p" >"$OUT" 2>"$ERR" || return 1
+    for idx in $(curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json&expand_wildcards=all" |
+                 jq -r '.[].index | select(test("^(prod-|static-)?0820\\.ffe49\\."))'); do
+        curl -s --max-time 10 -X DELETE "$TB_ELASTIC_URL/$idx" >/dev/null || return 1
+    done
+    [ "$(green_indices)" = 0 ] && [ "$(public_version)" = "$FROM" ]
+}
+
+# One stack, one way out per point (TB_CRASH_MORE=0 skips them: the sanitizer pass).
+if [ "${TB_CRASH_MORE:-1}" = 1 ]; then
+    P=${TB_E2E_PREFIX}crash-more
+    echo "--- every other phase boundary (stack $P)"
+    if fresh_stack "$P"; then
+        for pw in "preflight:end rollback" "pull resume" "snapshot:end rollback" "smoke:$TO resume" \
+                  "install:$TO rollback" "observe resume"; do
+            point=${pw%% *} way=${pw##* }
+            label=${point%%:*}
+            [ "${point##*:}" = end ] && label=after-$label
+            row "$label"
+            r0=$(runs_pair)
+            kill_at "$label" "$P" "$point"
+            if [ "$way" = rollback ]; then
+                do_rollback "$label" "$P" "$r0"
+            else
+                do_resume "$label" "$P" "$r0"
+                tb_check "$label: rolled back after done, blue serves again" back_to_blue "$P"
+            fi
+        done
+    else
+        tb_fail "more: the $FROM stack did not come up"
+    fi
+    stack_down "$P"
+fi
 
 # ------------------------------------------------------------------ SIGKILL while the migration runs
 
@@ -323,7 +368,7 @@ for r in "${ROWS[@]}"; do
         "${M_ROLLBACK[$r]:--}" "${M_RUNS[$r]:--}"
 done
 
-for p in start-green migrate switch mid term; do
+for p in start-green migrate switch more mid term; do
     left=$(tb_compose_leftovers "${TB_E2E_PREFIX}crash-$p")
     [ -z "$left" ] || tb_fail "leftovers of ${TB_E2E_PREFIX}crash-$p: $left"
 done

@@ -614,6 +614,19 @@ cmd_down() {
     return 0
 }
 
+# restart-daemon: stop the daemon this script started and start it again, as a host
+# reboot or a package upgrade would (containers with a restart policy come back).
+# Refused for a daemon the test bed did not start.
+cmd_restart_daemon() {
+    [ -d "$STATE" ] || die "no test bed at $STATE"
+    pid_is "$STATE/dockerd.pid" dockerd || die "the docker daemon was not started by the test bed: not restarting it"
+    exec 9>"$STATE/lock"
+    flock -w 300 9 || die "another testbed.sh holds $STATE/lock"
+    stop_pid dockerd "$STATE/dockerd.pid" "$STATE/dockerd.pid" 60
+    exec 9>&-
+    ensure_daemon
+}
+
 cmd_status() {
     local rc=0
     if daemon_answers; then
@@ -665,5 +678,6 @@ case "${1:-}" in
     down) shift; cmd_down "$@" ;;
     status) cmd_status ;;
     images) cmd_images ;;
-    *) echo "usage: $0 up|down [--purge]|status|images" >&2; exit 2 ;;
+    restart-daemon) cmd_restart_daemon ;;
+    *) echo "usage: $0 up|down [--purge]|status|images|restart-daemon" >&2; exit 2 ;;
 esac
