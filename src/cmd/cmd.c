@@ -78,6 +78,7 @@ int cmd_usage_error(struct tu_ctx *ctx, const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    tu_text_clean(msg, sizeof(msg));
     fprintf(ctx->errout, "error: %s\n", msg);
     if (cmd)
         fprintf(ctx->errout, "hint: see 'tracup %s --help'\n", cmd);
@@ -88,12 +89,13 @@ int cmd_usage_error(struct tu_ctx *ctx, const char *cmd, const char *fmt, ...)
 
 void cmd_warn(struct tu_ctx *ctx, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    fputs("warning: ", ctx->errout);
-    vfprintf(ctx->errout, fmt, ap);
-    fputc('\n', ctx->errout);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    tu_text_clean(msg, sizeof(msg));
+    fprintf(ctx->errout, "warning: %s\n", msg);
 }
 
 int cmd_docker(struct tu_ctx *ctx, struct docker *d)

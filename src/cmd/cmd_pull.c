@@ -230,7 +230,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     for (size_t i = 0; i < n; i++)
         started |= jobs[i].started_ms != 0;
     if (prc < 0 && !started) {
-        rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
+        rc = cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
         goto out;
     }
     print_result(ctx, jobs, n, v.text, prc == 0);

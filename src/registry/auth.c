@@ -395,7 +395,8 @@ int auth_find(const char *auth_key, struct reg_creds *out, struct tu_err *err)
             rc = 0;
             goto out;
         }
-        tu_err_set(err, TU_ERR_IO, "cannot read docker config '%s': %s", path, strerror(errno));
+        /* The operator's own configuration: a usage error (exit 2), like a bad flag. */
+        tu_err_set(err, TU_ERR_USAGE, "cannot read docker config '%s': %s", path, strerror(errno));
         goto out;
     }
     char chunk[8192];
@@ -403,13 +404,13 @@ int auth_find(const char *auth_key, struct reg_creds *out, struct tu_err *err)
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (buf_append(&text, chunk, n) < 0) {
             fclose(f);
-            tu_err_set(err, TU_ERR_TOO_BIG, "docker config '%s' is larger than %d bytes", path, AUTH_CONFIG_MAX);
+            tu_err_set(err, TU_ERR_USAGE, "docker config '%s' is larger than %d bytes", path, AUTH_CONFIG_MAX);
             goto out;
         }
     }
     if (ferror(f)) {
         fclose(f);
-        tu_err_set(err, TU_ERR_IO, "cannot read docker config '%s'", path);
+        tu_err_set(err, TU_ERR_USAGE, "cannot read docker config '%s': %s", path, strerror(errno));
         goto out;
     }
     fclose(f);

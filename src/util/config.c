@@ -98,7 +98,7 @@ int tu_config_load(struct tu_config *cfg, struct tu_err *err)
         }
     }
     if (rc == 0 && ferror(f))
-        rc = tu_err_set(err, TU_ERR_USAGE, "cannot read config '%s'", path);
+        rc = tu_err_set(err, TU_ERR_USAGE, "cannot read config '%s': %s", path, strerror(errno));
     fclose(f);
     if (rc == 0 && b.len && memchr(b.data, '\0', b.len))
         rc = tu_err_set(err, TU_ERR_USAGE, "config '%s' is not a text file", path);

@@ -2,6 +2,8 @@
 #ifndef TRACUP_ERR_H
 #define TRACUP_ERR_H
 
+#include <stddef.h>
+
 enum tu_err_kind {
     TU_ERR_NONE = 0,
     TU_ERR_USAGE,      /* the operator's input is wrong */
@@ -33,5 +35,10 @@ void tu_err_hint(struct tu_err *e, const char *fmt, ...) __attribute__((format(p
 /* Prefixes the message with context ("pulling 'x': " + old message). */
 void tu_err_prefix(struct tu_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *tu_err_kind_name(enum tu_err_kind kind);
+/* Makes s (a buffer of cap bytes) one line of valid UTF-8, in place: newlines and
+ * tabs become spaces, other control bytes '?', bytes that are no character
+ * "\xNN"; a cut falls on a character boundary. Every message tracup prints from
+ * outside input goes through it. */
+void tu_text_clean(char *s, size_t cap);
 
 #endif

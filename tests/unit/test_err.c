@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -115,11 +116,43 @@ static void test_kind_names(void **state)
             assert_string_not_equal(tu_err_kind_name((enum tu_err_kind)a), tu_err_kind_name((enum tu_err_kind)b));
 }
 
+static void test_text_clean_utf8(void **state)
+{
+    (void)state;
+    char b[64];
+    /* valid text passes untouched, newlines and tabs become spaces */
+    snprintf(b, sizeof(b), "caf\xc3\xa9 \xe2\x82\xac\n\tx");
+    tu_text_clean(b, sizeof(b));
+    assert_string_equal(b, "caf\xc3\xa9 \xe2\x82\xac  x");
+    /* bytes that are no character are shown, never passed on */
+    snprintf(b, sizeof(b), "0.8.\xff");
+    tu_text_clean(b, sizeof(b));
+    assert_string_equal(b, "0.8.\\xff");
+    /* overlong forms, surrogates, stray continuation bytes, a cut sequence */
+    snprintf(b, sizeof(b), "\xc0\xaf|\xed\xa0\x80|\x80|\xc3");
+    tu_text_clean(b, sizeof(b));
+    assert_string_equal(b, "\\xc0\\xaf|\\xed\\xa0\\x80|\\x80|\\xc3");
+    /* other control bytes become '?' */
+    snprintf(b, sizeof(b), "a\x1b[31mb");
+    tu_text_clean(b, sizeof(b));
+    assert_string_equal(b, "a?[31mb");
+    /* a cut falls on a character boundary */
+    char small[8];
+    memcpy(small, "abc\xc3\xa9", 6);
+    tu_text_clean(small, 5); /* room for "abc" and half the e-acute */
+    assert_string_equal(small, "abc");
+    /* through tu_err_set: the message stays valid */
+    struct tu_err e;
+    tu_err_set(&e, TU_ERR_USAGE, "invalid version '%s'", "0.8.\xff\xfe");
+    assert_string_equal(e.msg, "invalid version '0.8.\\xff\\xfe'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_returns_minus_one_and_fills),
         cmocka_unit_test(test_set_keeps_one_line),
+        cmocka_unit_test(test_text_clean_utf8),
         cmocka_unit_test(test_set_truncates_long_message),
         cmocka_unit_test(test_prefix),
         cmocka_unit_test(test_prefix_truncation_keeps_start_and_one_line),
