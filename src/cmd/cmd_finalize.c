@@ -101,6 +101,8 @@ static void print_result(FILE *f, json_t *r)
         fprintf(f, "note: %s\n", js(r, "api_note"));
     if (json_object_get(r, "images_note"))
         fprintf(f, "note: %s\n", js(r, "images_note"));
+    if (json_object_get(r, "secrets_note"))
+        fprintf(f, "note: %s\n", js(r, "secrets_note"));
     fprintf(f, "Upgrade %s is final: Tracardi %s serves, there is no way back to %s.\n", js(r, "id"), js(r, "to"),
             js(r, "from"));
 }

@@ -238,7 +238,9 @@ int auth_run_helper(const char *helper, const char *server, struct reg_creds *ou
         dup2(errp[1], 2);
         close(in[0]); close(in[1]); close(outp[0]); close(outp[1]);
         close(errp[0]); close(errp[1]); close(execp[0]);
-        /* The server goes on stdin, never argv: argv is visible to every user. */
+        /* The server goes on stdin, never argv: argv is visible to every user. A
+         * helper is not the operator's own code: it gets no secret of tracup's. */
+        unsetenv("TRACUP_ADMIN_PASSWORD");
         char get[] = "get";
         char *const argv[] = {prog, get, NULL};
         execvp(prog, argv);

@@ -15,6 +15,7 @@
 #include "upgrade/indices.h"
 #include "upgrade/journal.h"
 #include "upgrade/lock.h"
+#include "upgrade/secrets.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -275,14 +276,19 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
     if (cleanup_images_apply(u->d, json_object_get(plan, "images"), &removed, &ie) < 0)
         json_object_set_new(plan, "images_note", json_string(ie.msg));
     json_object_set_new(plan, "removed_images", removed);
-    /* The snapshot held the old containers' full configuration (secrets too) for
-     * a rollback that can no longer happen. */
+    /* The snapshot held the old containers' full configuration, and the secrets
+     * file their secret values, for a rollback that can no longer happen. */
     const char *dir = jstr(j.doc, "upgrade_dir");
     if (dir) {
         char *snap = xasprintf("%s/snapshot.tar", dir);
         unlink(snap);
         free(snap);
     }
+    char *secrets = secrets_path(u->stack_dir, jstr(j.doc, "id"));
+    struct tu_err se;
+    if (secrets_remove(secrets, &se) < 0)
+        json_object_set_new(plan, "secrets_note", json_string(se.msg));
+    free(secrets);
     json_object_set_new(j.doc, "old_indices_deleted", json_boolean(deleting));
     json_object_set(j.doc, "finalize", plan);
     if (journal_set_state(&j, "finalized", err) < 0) {

@@ -24,6 +24,7 @@
 #include "tracardi/images.h"
 #include "upgrade/edge.h"
 #include "upgrade/pullset.h"
+#include "upgrade/secrets.h"
 #include "util/http.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -229,56 +230,97 @@ static int tar_add(struct archive *a, const char *name, const char *data, size_t
     return ok ? 0 : -1;
 }
 
+/* One container's inspect document with its secret values masked; the real ones
+ * go to store under the container's id. The daemon's document itself stays as it
+ * is: green copies blue's environment from it. */
+static int snapshot_container(struct archive *a, const struct stack_container *c, json_t *store)
+{
+    json_t *doc = json_deep_copy(c->inspect);
+    json_t *real = secrets_withhold(doc);
+    const char *id = jstr(doc, "Id");
+    if (json_object_size(real) > 0 && id)
+        json_object_set(store, id, real);
+    json_decref(real);
+    char *text = json_dumps(doc, JSON_INDENT(1));
+    char *name = xasprintf("containers/%s.json", c->name);
+    int r = text ? tar_add(a, name, text, strlen(text)) : -1;
+    free(name);
+    free(text);
+    json_decref(doc);
+    return r;
+}
+
+/* Every container of the stack as the daemon describes it (enough to recreate
+ * blue) and the edge's config, as a tar on fd; secret values into store. */
+static int snapshot_tar(struct engine *e, int fd, json_t *store, struct tu_err *err)
+{
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    int rc = archive_write_open_fd(a, fd) == ARCHIVE_OK ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < e->u->stack->n; i++)
+        rc = snapshot_container(a, &e->u->stack->c[i], store);
+    const char *conf = jstr(json_object_get(e->j.doc, "blue"), "edge_conf");
+    if (rc == 0 && conf)
+        rc = tar_add(a, "edge/" EDGE_CONF_FILE, conf, strlen(conf));
+    if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
+        rc = -1;
+    if (rc < 0) {
+        const char *why = archive_error_string(a);
+        tu_err_set(err, TU_ERR_IO, "cannot write the snapshot: %s", why ? why : "libarchive failed");
+    }
+    archive_write_free(a);
+    return rc;
+}
+
+static size_t count_values(json_t *store)
+{
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(store, k, v) n += json_object_size(v);
+    return n;
+}
+
 int phase_snapshot(struct engine *e, size_t hop, struct tu_err *err)
 {
     (void)hop;
     char *path = xasprintf("%s/snapshot.tar", e->upgrade_dir);
     char *tmp = xasprintf("%s.tmp", path);
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
+    char *spath = secrets_path(e->u->stack_dir, jstr(e->j.doc, "id"));
+    json_t *containers = json_object();
+    json_t *store = json_pack("{s:s,s:O}", "upgrade", jstr(e->j.doc, "id"), "containers", containers);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
-    if (fd < 0 || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+    if (fd < 0) {
         tu_err_set(err, TU_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
-    /* Every container of the stack as the daemon describes it: enough to recreate blue. */
-    for (size_t i = 0; i < e->u->stack->n; i++) {
-        const struct stack_container *c = &e->u->stack->c[i];
-        char *text = json_dumps(c->inspect, JSON_INDENT(1));
-        char *name = xasprintf("containers/%s.json", c->name);
-        int r = text ? tar_add(a, name, text, strlen(text)) : -1;
-        free(name);
-        free(text);
-        if (r < 0) {
-            tu_err_set(err, TU_ERR_IO, "cannot write the snapshot: %s", archive_error_string(a));
-            goto out;
-        }
-    }
-    const char *conf = jstr(json_object_get(e->j.doc, "blue"), "edge_conf");
-    if (conf && tar_add(a, "edge/" EDGE_CONF_FILE, conf, strlen(conf)) < 0) {
-        tu_err_set(err, TU_ERR_IO, "cannot write the snapshot: %s", archive_error_string(a));
+    if (snapshot_tar(e, fd, containers, err) < 0)
+        goto out;
+    if (fsync(fd) != 0) {
+        tu_err_set(err, TU_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
-    if (archive_write_close(a) != ARCHIVE_OK || fsync(fd) != 0) {
-        tu_err_set(err, TU_ERR_IO, "cannot write the snapshot: %s", archive_error_string(a));
+    /* The secrets first: a snapshot in place can always be restored from. */
+    if (secrets_save(spath, store, err) < 0)
         goto out;
-    }
     if (rename(tmp, path) != 0) {
         tu_err_set(err, TU_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
         goto out;
     }
     json_object_set_new(e->j.doc, "snapshot", json_string(path));
-    engine_say(e, "snapshot", "blue's %zu containers%s saved in %s", e->u->stack->n, conf ? " and the edge config" : "",
-               path);
+    engine_say(e, "snapshot", "blue's %zu containers%s saved in %s; their %zu secret values in %s", e->u->stack->n,
+               jstr(json_object_get(e->j.doc, "blue"), "edge_conf") ? " and the edge config" : "", path,
+               count_values(containers), spath);
     rc = engine_save(e, err);
 out:
-    archive_write_free(a);
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+    json_decref(containers);
+    json_decref(store);
+    free(spath);
     free(tmp);
     free(path);
     return rc;
 }
-

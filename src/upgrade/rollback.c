@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "docker/objects.h"
 #include "tracardi/api.h"
 #include "tracardi/images.h"
 #include "tracardi/releases.h"
 #include "upgrade/edge.h"
 #include "upgrade/phases.h"
+#include "upgrade/secrets.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -80,22 +82,19 @@ static int recreate_from_snapshot(struct engine *e, const char *id_in, struct tu
     return rc;
 }
 
-static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
+/* The inspect document of blue's container `id` in the snapshot (*out is the caller's). */
+static int snapshot_find(const char *path, const char *id, json_t **out, struct tu_err *err)
 {
-    const char *path = jstr(e->j.doc, "snapshot");
-    if (!path)
-        return tu_err_set(err, TU_ERR_NOT_FOUND, "blue's container %.12s is gone and there is no snapshot", id);
+    *out = NULL;
     struct archive *a = archive_read_new();
     archive_read_support_format_tar(a);
-    int rc = -1;
     if (archive_read_open_filename(a, path, 16384) != ARCHIVE_OK) {
         tu_err_set(err, TU_ERR_IO, "cannot read snapshot '%s': %s", path, archive_error_string(a));
         archive_read_free(a);
         return -1;
     }
     struct archive_entry *en;
-    json_t *found = NULL;
-    while (!found && archive_read_next_header(a, &en) == ARCHIVE_OK) {
+    while (!*out && archive_read_next_header(a, &en) == ARCHIVE_OK) {
         la_int64_t size = archive_entry_size(en);
         if (strncmp(archive_entry_pathname(en), "containers/", 11) != 0 || size <= 0 || size > SNAPSHOT_MEMBER_MAX)
             continue;
@@ -103,18 +102,28 @@ static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
         if (archive_read_data(a, text, (size_t)size) == size) {
             json_t *ins = json_loadb(text, (size_t)size, 0, NULL);
             if (jstr(ins, "Id") && strcmp(jstr(ins, "Id"), id) == 0)
-                found = ins;
+                *out = ins;
             else
                 json_decref(ins);
         }
         free(text);
     }
     archive_read_free(a);
-    if (!found)
+    if (!*out)
         return tu_err_set(err, TU_ERR_NOT_FOUND, "blue's container %.12s is not in the snapshot", id);
-    const char *name = jstr(found, "Name");
-    if (name && name[0] == '/')
-        name++;
+    return 0;
+}
+
+/* The first of a container's networks (the create call joins only one), or NULL. */
+static const char *first_network(json_t *nets)
+{
+    void *it = json_object_iter(nets);
+    return it ? json_object_iter_key(it) : NULL;
+}
+
+/* The create body for a snapshot's inspect document (the caller's reference). */
+static json_t *recreate_body(struct engine *e, json_t *found)
+{
     json_t *body = json_deep_copy(json_object_get(found, "Config"));
     /* The exact image blue ran, by name while the name still means it. */
     int moved = 0;
@@ -136,44 +145,65 @@ static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
     }
     json_object_set(body, "HostConfig", json_object_get(found, "HostConfig"));
     json_t *nets = json_object_get(json_object_get(found, "NetworkSettings"), "Networks");
-    const char *first = NULL;
-    json_t *fv = NULL;
+    const char *first = first_network(nets);
+    json_t *al = json_object_get(json_object_get(nets, first ? first : ""), "Aliases");
+    if (first)
+        json_object_set_new(body, "NetworkingConfig", json_pack("{s:{s:{s:O}}}", "EndpointsConfig", first, "Aliases",
+                                                                al ? al : json_array()));
+    return body;
+}
+
+/* Joins the recreated container to blue's other networks and points the journal at it. */
+static int recreated(struct engine *e, json_t *found, const char *id, const char *newid, struct tu_err *err)
+{
+    json_t *nets = json_object_get(json_object_get(found, "NetworkSettings"), "Networks");
+    const char *first = first_network(nets);
     const char *k;
     json_t *nv;
-    json_object_foreach(nets, k, nv) if (!first) {
-        first = k;
-        fv = nv;
+    json_object_foreach(nets, k, nv) {
+        if (first && strcmp(k, first) == 0)
+            continue;
+        const char *aliases[16];
+        size_t na = 0, i;
+        json_t *av;
+        json_array_foreach(json_object_get(nv, "Aliases"), i, av) if (na < 15) aliases[na++] = json_string_value(av);
+        aliases[na] = NULL;
+        docker_network_connect(e->u->d, k, newid, aliases, err);
     }
-    if (first)
-        json_object_set_new(body, "NetworkingConfig",
-                            json_pack("{s:{s:{s:O}}}", "EndpointsConfig", first, "Aliases",
-                                      json_object_get(fv, "Aliases") ? json_object_get(fv, "Aliases") : json_array()));
-    char *newid = NULL;
-    if (docker_container_create(e->u->d, name, body, &newid, err) == 0) {
-        json_object_foreach(nets, k, nv) {
-            if (first && strcmp(k, first) == 0)
-                continue;
-            json_t *al = json_object_get(nv, "Aliases");
-            const char *aliases[16];
-            size_t na = 0, i;
-            json_t *av;
-            json_array_foreach(al, i, av) if (na < 15) aliases[na++] = json_string_value(av);
-            aliases[na] = NULL;
-            docker_network_connect(e->u->d, k, newid, aliases, err);
-        }
-        /* Point the journal at the new container. */
-        json_t *rel = json_object_get(json_object_get(e->j.doc, "blue"), "release");
-        size_t i;
-        json_t *v;
-        json_array_foreach(rel, i, v) if (strcmp(json_string_value(v), id) == 0) json_array_set_new(rel, i, json_string(newid));
-        json_t *blue = json_object_get(e->j.doc, "blue");
-        if (jstr(blue, "api") && strcmp(jstr(blue, "api"), id) == 0)
-            json_object_set_new(blue, "api", json_string(newid));
-        engine_say(e, "rollback", "recreated %s from the snapshot", name ? name : id);
+    json_t *blue = json_object_get(e->j.doc, "blue");
+    json_t *rel = json_object_get(blue, "release");
+    size_t i;
+    json_t *v;
+    json_array_foreach(rel, i, v) if (strcmp(json_string_value(v), id) == 0) json_array_set_new(rel, i, json_string(newid));
+    if (jstr(blue, "api") && strcmp(jstr(blue, "api"), id) == 0)
+        json_object_set_new(blue, "api", json_string(newid));
+    const char *name = jstr(found, "Name");
+    engine_say(e, "rollback", "recreated %s from the snapshot", name ? name + (name[0] == '/') : id);
+    return engine_save(e, err);
+}
+
+static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
+{
+    const char *path = jstr(e->j.doc, "snapshot");
+    if (!path)
+        return tu_err_set(err, TU_ERR_NOT_FOUND, "blue's container %.12s is gone and there is no snapshot", id);
+    json_t *found = NULL;
+    if (snapshot_find(path, id, &found, err) < 0)
+        return -1;
+    /* The snapshot holds secret values masked: blue never starts with the masks. */
+    char *spath = secrets_path(e->u->stack_dir, jstr(e->j.doc, "id"));
+    int rc = secrets_restore(found, spath, err);
+    free(spath);
+    if (rc == 0) {
+        const char *name = jstr(found, "Name");
+        json_t *body = recreate_body(e, found);
+        char *newid = NULL;
+        rc = docker_container_create(e->u->d, name ? name + (name[0] == '/') : NULL, body, &newid, err);
+        if (rc == 0)
+            rc = recreated(e, found, id, newid, err);
         free(newid);
-        rc = engine_save(e, err);
+        json_decref(body);
     }
-    json_decref(body);
     json_decref(found);
     return rc;
 }
@@ -222,6 +252,45 @@ static int wait_blue_answers(struct engine *e, long timeout_ms, struct tu_err *e
     }
 }
 
+
+/* A completed rollback needs blue's secret values no more: no later step can
+ * recreate blue from this upgrade's snapshot. */
+static void forget_secrets(struct engine *e)
+{
+    char *path = secrets_path(e->u->stack_dir, jstr(e->j.doc, "id"));
+    struct tu_err se;
+    if (secrets_remove(path, &se) < 0)
+        engine_say(e, "rollback", "warning: %s: delete it yourself", se.msg);
+    free(path);
+}
+
+/* Deletes the indices a failed attempt created. Blue serves already, so a failure
+ * here (Elasticsearch down) does not stop the rollback: it waits a bounded time,
+ * then says what is left and journals it; plan refuses to migrate into them. */
+static void delete_failed_indices(struct engine *e, json_t *hj, const char *tenant)
+{
+    const char *db = jstr(hj, "to_db_version");
+    struct tu_err de;
+    tu_err_clear(&de);
+    for (int attempt = 0; attempt < 7; attempt++) {
+        if (engine_delete_release_indices(e, db, tenant, "rollback", "the failed upgrade created", &de) == 0)
+            return;
+        if (attempt == 0)
+            engine_say(e, "rollback", "cannot delete the indices of %s yet (%s); trying again for 30 s", jstr(hj, "to"),
+                       de.msg);
+        if (tu_interrupted())
+            break;
+        time_sleep_ms(5000);
+    }
+    engine_say(e, "rollback", "the indices of %s stay (%s.%s.*, %s): delete them before upgrading again; 'tracup "
+                              "plan' refuses to migrate into them", jstr(hj, "to"), db, tenant, de.msg);
+    json_t *left = json_object_get(e->j.doc, "leftover_indices");
+    if (!left) {
+        left = json_array();
+        json_object_set_new(e->j.doc, "leftover_indices", left);
+    }
+    json_array_append_new(left, json_pack("{s:s,s:s}", "db_version", db, "tenant", tenant));
+}
 
 /* Back to blue: start it, give it the traffic, remove green. */
 int engine_rollback_steps(struct engine *e, struct tu_err *err)
@@ -305,13 +374,14 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
             }
             /* Traffic reached it but it wrote nothing: the indices hold copies only. */
         }
-        if (engine_delete_release_indices(e, jstr(hj, "to_db_version"), tenant, "rollback",
-                                          "the failed upgrade created", err) < 0)
-            return -1;
+        delete_failed_indices(e, hj, tenant);
     }
     json_object_set_new(e->j.doc, "blue_stopped", json_false());
     engine_say(e, "rollback", "blue (%s) serves; the new release's containers are removed (logs in %s/logs)", ver,
                e->upgrade_dir);
-    return journal_set_state(&e->j, "rolled_back", err);
+    if (journal_set_state(&e->j, "rolled_back", err) < 0)
+        return -1;
+    forget_secrets(e);
+    return 0;
 }
 

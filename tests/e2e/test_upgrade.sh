@@ -207,7 +207,8 @@ tb_check "history: the upgrade, done, 0.8.1 -> 0.8.2, with digests" \
         and ([.digests[] | select(test("^sha256:[0-9a-f]{64}$"))] | length) >= 3)] | length == 1' "$WORK/history.json"
 no_secret "journal, history, status" "$J1" "$TRACUP_STATE_DIR/$P1/history.jsonl" "$WORK/status.json" "$WORK/history.json"
 tb_check "the admin password is nowhere under the state directory" bash -c "! grep -rqaF -- '$TRACUP_ADMIN_PASSWORD' '$TRACUP_STATE_DIR'"
-# The snapshot keeps blue's environment as it is (rollback recreates blue from it).
+# The snapshot keeps blue's environment, secrets masked (their values are in the
+# stack's secrets/ file); rollback recreates blue from both.
 tb_check "the snapshot is mode 0600" [ "$(stat -c %a "$(jq -r .upgrade_dir "$J1")/snapshot.tar" 2>/dev/null)" = 600 ]
 
 ###########################################################################

@@ -1,4 +1,4 @@
-/* Unit tests: release hops and tenant names, the journal, the lock, atomic state files. */
+/* Unit tests: release hops and tenant names, the journal, the lock, atomic state files, the secrets store. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 #include "tracardi/version.h"
 #include "upgrade/journal.h"
 #include "upgrade/lock.h"
+#include "upgrade/secrets.h"
 #include "util/fsutil.h"
 #include "util/md5.h"
 #include "util/xalloc.h"
@@ -258,12 +259,82 @@ static void test_lock(void **state)
     free(dir);
 }
 
+/* A snapshot's inspect document as secrets_withhold leaves it, and back. */
+static void test_secrets(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    json_t *ins = json_pack("{s:s,s:s,s:{s:[s,s,s,s,s]}}", "Id", "c0ffee", "Name", "/blue-api", "Config", "Env",
+                            "INSTALLATION_TOKEN=tok-123", "ELASTIC_HOST=http://elastic:es-pw@es:9200",
+                            "ELASTIC_HTTP_AUTH_PASSWORD=es-pw", "LOGGING_LEVEL=INFO", "NOVALUE");
+    json_t *orig = json_deep_copy(ins);
+    json_t *real = secrets_withhold(ins);
+    assert_int_equal(json_object_size(real), 3);
+    assert_string_equal(json_string_value(json_object_get(real, "INSTALLATION_TOKEN")), "tok-123");
+    char *text = json_dumps(ins, JSON_COMPACT);
+    assert_null(strstr(text, "tok-123"));
+    assert_null(strstr(text, "es-pw"));
+    assert_non_null(strstr(text, "INSTALLATION_TOKEN=***"));
+    assert_non_null(strstr(text, "LOGGING_LEVEL=INFO"));
+    free(text);
+
+    char *path = secrets_path(dir, "up-1");
+    struct tu_err e;
+    json_t *masked = json_deep_copy(ins);
+    /* Without the file nothing is restored, and the refusal names what is missing. */
+    assert_int_equal(secrets_restore(masked, path, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_REFUSED);
+    assert_non_null(strstr(e.msg, "'blue-api'"));
+    assert_non_null(strstr(e.msg, "INSTALLATION_TOKEN"));
+    assert_null(strstr(e.msg, "tok-123"));
+    assert_true(json_equal(masked, ins));
+
+    json_t *store = json_pack("{s:{s:O}}", "containers", "c0ffee", real);
+    assert_int_equal(secrets_save(path, store, &e), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *sdir = xasprintf("%s/secrets", dir);
+    assert_int_equal(stat(sdir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(secrets_restore(masked, path, &e), 0);
+    assert_true(json_equal(masked, orig));
+
+    /* Another container's values do not do. */
+    json_t *other = json_deep_copy(ins);
+    json_object_set_new(other, "Id", json_string("beef"));
+    assert_int_equal(secrets_restore(other, path, &e), -1);
+    assert_non_null(strstr(e.msg, "does not hold"));
+    /* A container with no secrets needs no file. */
+    assert_int_equal(secrets_remove(path, &e), 0);
+    assert_int_equal(stat(path, &st), -1);
+    assert_int_equal(secrets_remove(path, &e), 0);
+    json_t *plain = json_pack("{s:s,s:{s:[s]}}", "Id", "d00d", "Config", "Env", "A=b");
+    json_t *none = secrets_withhold(plain);
+    assert_int_equal(json_object_size(none), 0);
+    assert_null(json_object_get(plain, SECRETS_WITHHELD_KEY));
+    assert_int_equal(secrets_restore(plain, path, &e), 0);
+
+    json_decref(none);
+    json_decref(plain);
+    json_decref(other);
+    json_decref(store);
+    json_decref(masked);
+    json_decref(real);
+    json_decref(orig);
+    json_decref(ins);
+    free(sdir);
+    free(path);
+    tt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5),         cmocka_unit_test(test_tenants), cmocka_unit_test(test_hops),
         cmocka_unit_test(test_rc_order),    cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_journal),     cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_journal),     cmocka_unit_test(test_lock),   cmocka_unit_test(test_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
