@@ -23,14 +23,20 @@ static struct pull_layer *layer_get(struct pull_progress *p, const char *id)
     return l;
 }
 
+/* Layer sizes are the daemon's numbers: the sums saturate rather than overflow. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static void recount(struct pull_progress *p)
 {
     p->bytes_done = p->bytes_total = 0;
     p->layers_done = 0;
     for (size_t i = 0; i < p->nlayers; i++) {
         const struct pull_layer *l = &p->layers[i];
-        p->bytes_total += l->total;
-        p->bytes_done += l->done ? l->total : l->current;
+        p->bytes_total = add_sat(p->bytes_total, l->total);
+        p->bytes_done = add_sat(p->bytes_done, l->done ? l->total : l->current);
         p->layers_done += l->done;
     }
 }

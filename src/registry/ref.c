@@ -198,6 +198,13 @@ int image_ref_parse(const char *s, struct image_ref *out, struct tu_err *err)
         out->path = xasprintf("library/%s", path);
     else
         out->path = xstrdup(path);
+    /* The daemon checks the limit on the full name, domain and library/ included. */
+    if (strlen(out->domain) + 1 + strlen(out->path) > NAME_MAX_LEN) {
+        free(copy);
+        image_ref_free(out);
+        return tu_err_set(err, TU_ERR_USAGE, "repository name in '%s' is longer than %d characters", s,
+                          NAME_MAX_LEN);
+    }
     free(copy);
     return 0;
 }

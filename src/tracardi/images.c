@@ -70,6 +70,13 @@ int registry_prefix_check(const char *prefix, struct tu_err *err)
             ok = strncmp(prefix, "index.docker.io", 15) == 0 && (prefix[15] == '\0' || prefix[15] == '/');
     }
     image_ref_free(&r);
+    /* Every image tracup uses must still be a valid name under the prefix. */
+    for (size_t i = 0; ok && i < tracardi_images_count; i++) {
+        char *ref = xasprintf("%s/%s", prefix, tracardi_images[i].path);
+        ok = image_ref_parse(ref, &r, &e) == 0;
+        image_ref_free(&r);
+        free(ref);
+    }
     if (!ok) {
         tu_err_set(err, TU_ERR_USAGE, "invalid registry '%.100s'", prefix);
         tu_err_hint(err, "write HOST[:PORT][/PATH] (a host with a dot or a port, or localhost), e.g. "

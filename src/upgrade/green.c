@@ -171,7 +171,13 @@ char *green_redis_url(const char *blue_url, const char *host)
         if (*p == '@')
             at = p;
     const char *hostpart = at ? at + 1 : start;
-    const char *colon = memchr(hostpart, ':', (size_t)(auth_end - hostpart));
+    /* A bracketed IPv6 host has colons of its own: the port comes after ']'. */
+    const char *after = hostpart;
+    if (*hostpart == '[') {
+        const char *rb = memchr(hostpart, ']', (size_t)(auth_end - hostpart));
+        after = rb ? rb + 1 : auth_end;
+    }
+    const char *colon = memchr(after, ':', (size_t)(auth_end - after));
     const char *port = colon ? colon : ":6379";
     size_t port_len = colon ? (size_t)(auth_end - colon) : strlen(port);
     return xasprintf("%.*s%s%.*s%s", (int)(hostpart - blue_url), blue_url, host, (int)port_len, port, auth_end);

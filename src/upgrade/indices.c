@@ -1,6 +1,7 @@
 /* indices.c - grouping the cluster's indices by Tracardi release and marking what uses each group. */
 #include "upgrade/indices.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,27 @@ static int64_t jint(json_t *o, const char *k)
     return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
+/* Counts from Elasticsearch are any non-negative numbers it sends: sums and
+ * products saturate rather than overflow. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    if (a <= 0 || b <= 0)
+        return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
 static void add_int(json_t *o, const char *k, int64_t v)
 {
-    json_object_set_new(o, k, json_integer((json_int_t)(jint(o, k) + v)));
+    json_object_set_new(o, k, json_integer((json_int_t)sat_add(jint(o, k), v)));
 }
 
 /* ---------------------------------------------------------------- grouping */
@@ -97,7 +116,7 @@ json_t *indices_group(const struct es_index *idx, size_t n, const struct rel_ref
         int tracardi = tindex_parse_loose(idx[i].name, &t) == 0;
         json_t *g = tracardi ? group_for(groups, t.db_version, t.tenant, 1) : group_for(groups, "", "", 0);
         int open = strcmp(idx[i].status, "close") != 0;
-        int64_t shards = open ? idx[i].pri * (1 + idx[i].rep) : 0;
+        int64_t shards = open ? sat_mul(idx[i].pri, sat_add(idx[i].rep, 1)) : 0;
         int64_t docs = idx[i].docs_count > 0 ? idx[i].docs_count : 0;
         int64_t bytes = idx[i].store_bytes > 0 ? idx[i].store_bytes : 0;
         json_array_append_new(json_object_get(g, "indices"),
@@ -143,12 +162,12 @@ void indices_budget(json_t *doc, long per_node, long data_nodes, int64_t per_upg
     size_t i;
     json_t *g;
     json_array_foreach(json_object_get(doc, "groups"), i, g) {
-        open += jint(g, "shards");
+        open = sat_add(open, jint(g, "shards"));
         if (json_is_true(json_object_get(g, "orphan")))
-            orphan += jint(g, "shards");
+            orphan = sat_add(orphan, jint(g, "shards"));
     }
     long nodes = data_nodes > 0 ? data_nodes : 1;
-    int64_t limit = (int64_t)per_node * nodes;
+    int64_t limit = sat_mul(per_node, nodes);
     int64_t free_shards = limit - open;
     int64_t fit = per_upgrade > 0 && free_shards > 0 ? free_shards / per_upgrade : 0;
     json_object_set_new(doc, "budget",

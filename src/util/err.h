@@ -37,7 +37,8 @@ void tu_err_prefix(struct tu_err *e, const char *fmt, ...) __attribute__((format
 const char *tu_err_kind_name(enum tu_err_kind kind);
 /* Makes s (a buffer of cap bytes) one line of valid UTF-8, in place: newlines and
  * tabs become spaces, other control bytes '?', bytes that are no character
- * "\xNN"; a cut falls on a character boundary. Every message tracup prints from
+ * "\xNN"; a cut falls on a character boundary. Only the first 1023 bytes
+ * are kept (messages are at most 512). Every message tracup prints from
  * outside input goes through it. */
 void tu_text_clean(char *s, size_t cap);
 
