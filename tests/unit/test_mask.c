@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "upgrade/green.h"
 #include "util/mask.h"
 
 static void test_secret_names(void **state)
@@ -90,12 +91,36 @@ static void test_mask_env_entry(void **state)
     check_env("JUSTANAME", "JUSTANAME");
 }
 
+/* Green's Redis: blue's URL with the host replaced; user, password, port, db kept. */
+static void expect_redis(const char *blue, const char *want)
+{
+    char *got = green_redis_url(blue, "g-redis");
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_green_redis_url(void **state)
+{
+    (void)state;
+    expect_redis(NULL, "redis://g-redis:6379");
+    expect_redis("redis", "redis://g-redis:6379");
+    expect_redis("redis://redis:6379", "redis://g-redis:6379");
+    expect_redis("redis://redis", "redis://g-redis:6379");
+    expect_redis("redis://:pw@redis:6380/2", "redis://:pw@g-redis:6380/2");
+    expect_redis("rediss://user:p@ss@redis:6380", "rediss://user:p@ss@g-redis:6380");
+    /* a bracketed IPv6 host has colons of its own */
+    expect_redis("redis://[fd00::6]:6380/1", "redis://g-redis:6380/1");
+    expect_redis("redis://[fd00::6]/1", "redis://g-redis:6379/1");
+    expect_redis("redis://[fd00::6", "redis://g-redis:6379");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_secret_names),
         cmocka_unit_test(test_mask_url),
         cmocka_unit_test(test_mask_env_entry),
+        cmocka_unit_test(test_green_redis_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
