@@ -185,13 +185,13 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
             engine_say(e, steps[i].name, "failed: %s", pe.msg);
             /* A daemon that went away (restart, crash) failed the phase, not green:
              * nothing is rolled back (that needs the daemon too); resume goes on. */
-            if (e->u->d->lost || !docker_alive(e->u->d)) {
+            if (e->u->d->lost || e->daemon_restarted || !docker_alive(e->u->d)) {
                 journal_set_state(&e->j, "interrupted", err);
-                engine_say(e, steps[i].name, "the Docker daemon stopped answering; nothing was rolled back: "
+                engine_say(e, steps[i].name, "the Docker daemon stopped answering or restarted; nothing was rolled back: "
                                              "'tracup resume' continues once it is back, 'tracup rollback' "
                                              "goes back to blue");
-                tu_err_set(err, TU_ERR_CONNECT, "the Docker daemon stopped answering during %s: %s", steps[i].name,
-                           pe.msg);
+                tu_err_set(err, TU_ERR_CONNECT, "the Docker daemon stopped answering or restarted during %s: %s",
+                           steps[i].name, pe.msg);
                 return UP_DAEMON_LOST;
             }
             if (strcmp(steps[i].name, "preflight") == 0) {

@@ -41,6 +41,7 @@ struct engine {
     FILE *out;
     char *upgrade_dir;        /* <stack dir>/upgrades/<id> */
     long t0_ms;
+    int daemon_restarted;     /* a phase saw the daemon start containers again */
 };
 
 /* Starts a new upgrade (takes the lock, writes the journal, runs every phase). */

@@ -169,8 +169,10 @@ static void attach_log_tail(struct engine *e, const char *id, struct tu_err *err
 }
 
 /* Waits until every green container of the hop runs without restarting and,
- * when it has a healthcheck, is healthy. */
-static int wait_running(struct engine *e, size_t hop, long deadline, struct tu_err *err)
+ * when it has a healthcheck, is healthy. `started` remembers each container's
+ * State.StartedAt: a container started again without a restart of its own (the
+ * daemon restarted: addresses change) stops the phase for a resume. */
+static int wait_running(struct engine *e, size_t hop, long deadline, json_t *started, struct tu_err *err)
 {
     for (;;) {
         int all = 1;
@@ -184,6 +186,17 @@ static int wait_running(struct engine *e, size_t hop, long deadline, struct tu_e
             long restarts = (long)json_integer_value(json_object_get(ins, "RestartCount"));
             const char *status = jstr(st, "Status");
             const char *health = jstr(json_object_get(st, "Health"), "Status");
+            const char *at = jstr(st, "StartedAt"), *was = jstr(started, jstr(c, "id"));
+            if (at && was && strcmp(at, was) != 0 && restarts == 0) {
+                e->daemon_restarted = 1;
+                tu_err_set(err, TU_ERR_CONNECT, "smoke: %s was started again by the Docker daemon (at %s): the "
+                                                "daemon restarted, so addresses may have changed",
+                           jstr(c, "name"), at);
+                json_decref(ins);
+                return -1;
+            }
+            if (at && !was)
+                json_object_set_new(started, jstr(c, "id"), json_string(at));
             int bad = restarts > 0 || (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0));
             if (bad) {
                 tu_err_set(err, TU_ERR_REFUSED, "smoke: %s is %s (restarts %ld, exit code %lld)", jstr(c, "name"),
@@ -218,13 +231,18 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
     const char *ver = jstr(hj, "to");
     const char *want_db = jstr(hj, "to_db_version");
     long deadline = time_mono_ms() + e->o->smoke_timeout_s * 1000L;
-    int r = wait_running(e, hop, deadline, err);
-    if (r)
+    json_t *started = json_object();
+    int r = wait_running(e, hop, deadline, started, err);
+    if (r) {
+        json_decref(started);
         return r;
+    }
     const char *api_id = engine_green_id(e, hop, "api");
     char *url = api_id ? engine_container_url(e, api_id, GREEN_API_PORT) : NULL;
-    if (!url)
+    if (!url) {
+        json_decref(started);
         return tu_err_set(err, TU_ERR_NOT_FOUND, "smoke: the new api has no network address");
+    }
     json_object_set_new(hj, "api_url", json_string(url));
     struct tapi a;
     tapi_init(&a, url, 5000);
@@ -250,7 +268,7 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
         }
         snprintf(last, sizeof(last), "%s", ce.msg);
         /* It may have crashed meanwhile. */
-        r = wait_running(e, hop, deadline, err);
+        r = wait_running(e, hop, deadline, started, err);
         if (r) {
             rc = r;
             goto out;
@@ -274,6 +292,7 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
     else
         attach_log_tail(e, api_id, err);
 out:
+    json_decref(started);
     tapi_free(&a);
     free(url);
     return rc;

@@ -622,7 +622,12 @@ cmd_restart_daemon() {
     pid_is "$STATE/dockerd.pid" dockerd || die "the docker daemon was not started by the test bed: not restarting it"
     exec 9>"$STATE/lock"
     flock -w 300 9 || die "another testbed.sh holds $STATE/lock"
+    local pid i
+    pid=$(cat "$STATE/dockerd.pid")
     stop_pid dockerd "$STATE/dockerd.pid" "$STATE/dockerd.pid" 60
+    # dockerd drops its pid file before it has finished stopping: wait for the process.
+    for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not exit within 60 s"
     exec 9>&-
     ensure_daemon
 }
