@@ -272,7 +272,8 @@ static void delete_failed_indices(struct engine *e, json_t *hj, const char *tena
     const char *db = jstr(hj, "to_db_version");
     struct tu_err de;
     tu_err_clear(&de);
-    for (int attempt = 0; attempt < 7; attempt++) {
+    long until = time_mono_ms() + 30000;
+    for (int attempt = 0; attempt == 0 || time_mono_ms() < until; attempt++) {
         if (engine_delete_release_indices(e, db, tenant, "rollback", "the failed upgrade created", &de) == 0)
             return;
         if (attempt == 0)
