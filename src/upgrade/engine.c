@@ -224,9 +224,14 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
     if (journal_set_state(&e->j, "done", err) < 0)
         return UP_FAILED_ATTENTION;
     record_history(e, "upgrade", "done");
-    engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
-                          "to it until 'tracup finalize'.",
-               jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    if (json_is_true(json_object_get(e->j.doc, "blue_standby")))
+        engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) stands by: its api and gui run, its workers are "
+                              "stopped; 'tracup rollback' goes back to it in about a second until 'tracup finalize'.",
+                   jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    else
+        engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
+                              "to it until 'tracup finalize'.",
+                   jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
     return UP_DONE;
 }
 
@@ -239,7 +244,14 @@ static json_t *blue_record(struct upctx *u, const char *edge_conf)
         if (ours && c->state && strcmp(c->state, "running") == 0)
             json_array_append_new(rel, json_string(c->id));
     }
-    json_t *b = json_pack("{s:s,s:o}", "api", u->api->id, "release", rel);
+    /* The parts that can stand by after done: they serve, they process nothing. */
+    json_t *standby = json_array();
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if ((c->role == ROLE_API || c->role == ROLE_GUI) && c->state && strcmp(c->state, "running") == 0)
+            json_array_append_new(standby, json_string(c->id));
+    }
+    json_t *b = json_pack("{s:s,s:o,s:o}", "api", u->api->id, "release", rel, "standby", standby);
     if (u->edge)
         json_object_set_new(b, "edge", json_string(u->edge->id));
     if (edge_conf)
@@ -325,6 +337,8 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                             jstr(u->blue_details, "db_version"), "name", e.plan.tenant_from, "to", e.plan.target.text,
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
+    if (o->blue_standby)
+        json_object_set_new(doc, "blue_standby", json_true());
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
     if (e.plan.downgrade)
         json_object_set_new(doc, "downgrade", json_true());

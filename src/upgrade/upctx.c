@@ -6,6 +6,7 @@
 
 #include "elastic/es.h"
 #include "tracardi/api.h"
+#include "upgrade/journal.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
 
@@ -164,7 +165,25 @@ int upctx_open(struct upctx *u, struct docker *d, const char *prefix, const char
         upctx_close(u);
         return -1;
     }
-    if (upctx_state_paths(u, u->stack->name, err) < 0 || upctx_pick(u, NULL, exclude, err) < 0) {
+    if (upctx_state_paths(u, u->stack->name, err) < 0) {
+        upctx_close(u);
+        return -1;
+    }
+    /* After an upgrade whose blue stands by, both releases' apis run: the live
+     * one is green's. */
+    struct journal j;
+    struct tu_err je;
+    int have_j = !exclude && journal_load(&j, u->journal_path, &je) == 0;
+    if (have_j) {
+        const char *st = journal_state(&j);
+        if (st && (strcmp(st, "done") == 0 || strcmp(st, "finalizing") == 0) &&
+            json_is_true(json_object_get(j.doc, "blue_standby")))
+            exclude = json_object_get(json_object_get(j.doc, "blue"), "release");
+    }
+    int rc = upctx_pick(u, NULL, exclude, err);
+    if (have_j)
+        journal_free(&j);
+    if (rc < 0) {
         upctx_close(u);
         return -1;
     }
