@@ -182,7 +182,7 @@ static int parse_statement(struct pstate *p, struct dotenv *d)
         /* "KEY" alone: compose takes it from the environment. */
         e.vstart = e.vend = key_end;
     } else if (p->t[p->pos] != '=') {
-        return fail(p, start_line, "expected '=' after the variable name");
+        return fail(p, start_line, "expected NAME=VALUE (no '=' after the name)");
     } else {
         e.has_eq = 1;
         p->pos++;
