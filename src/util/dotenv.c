@@ -190,8 +190,10 @@ static int parse_statement(struct pstate *p, struct dotenv *d)
             p->pos++;
         int rc = p->pos < p->len && (p->t[p->pos] == '"' || p->t[p->pos] == '\'') ? parse_quoted(p, &e, start_line)
                                                                                   : parse_unquoted(p, &e);
-        if (rc < 0)
+        if (rc < 0) {
+            free(e.value);
             return -1;
+        }
     }
     if (p->pos - start > DOTENV_MAX_STATEMENT) {
         free(e.value);
