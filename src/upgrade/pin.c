@@ -213,6 +213,13 @@ char *pin_env_from_labels(const struct stack *s)
                     ef = comma + 1;
                 if (path_ok(ef))
                     return xstrdup(ef);
+                /* A relative one is relative to the project's directory. */
+                if (*ef && wd && path_ok(wd)) {
+                    char *p = xasprintf("%s/%s", wd, ef);
+                    if (path_ok(p))
+                        return p;
+                    free(p);
+                }
             }
             if (wd && path_ok(wd))
                 return xasprintf("%s/.env", strcmp(wd, "/") == 0 ? "" : wd);

@@ -327,11 +327,15 @@ char *dotenv_rewrite(const struct dotenv *d, const struct dotenv_set *sets, size
         buf_append(&b, d->text + pos, e->vstart - pos);
         if (!e->has_eq)
             buf_appends(&b, "=");
-        if (e->quote)
-            buf_append(&b, &e->quote, 1);
+        /* An empty value before a comment needs quotes, or the comment becomes the value. */
+        char q = e->quote;
+        if (!q && !*s->value && e->vend < d->len && d->text[e->vend] != '\n' && d->text[e->vend] != '\r')
+            q = '"';
+        if (q)
+            buf_append(&b, &q, 1);
         buf_appends(&b, s->value);
-        if (e->quote)
-            buf_append(&b, &e->quote, 1);
+        if (q)
+            buf_append(&b, &q, 1);
         pos = e->vend;
         add_change(changes, nchanges, s, e->has_eq ? e->value : NULL, e->line);
     }

@@ -121,6 +121,27 @@ static void test_double_quotes_and_alone_key(void **state)
     free(out);
 }
 
+static void test_emptied_value_before_comment_quoted(void **state)
+{
+    (void)state;
+    /* "APM_DIGEST= # x" would make "# x" the value (compose reads it so): quotes keep it empty. */
+    const char *text = "APM_DIGEST=" D1 "  # pinned\nGUI_DIGEST=" D1 "\n";
+    struct dotenv d;
+    struct tu_err e = {0};
+    assert_int_equal(dotenv_parse(&d, text, strlen(text), ".env", &e), 0);
+    const struct dotenv_set sets[] = {{"APM_DIGEST", ""}, {"GUI_DIGEST", ""}};
+    size_t len, n;
+    struct dotenv_change *c;
+    char *out = dotenv_rewrite(&d, sets, 2, "pinned", &len, &c, &n, &e);
+    assert_string_equal(out, "APM_DIGEST=\"\"  # pinned\nGUI_DIGEST=\n");
+    dotenv_changes_free(c, n);
+    dotenv_free(&d);
+    assert_int_equal(dotenv_parse(&d, out, len, ".env", &e), 0);
+    assert_string_equal(dotenv_get(&d, "APM_DIGEST"), "");
+    dotenv_free(&d);
+    free(out);
+}
+
 static void test_crlf_kept(void **state)
 {
     (void)state;
@@ -257,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_values_as_compose_reads_them),
         cmocka_unit_test(test_replaced_in_place_rest_kept),
         cmocka_unit_test(test_double_quotes_and_alone_key),
+        cmocka_unit_test(test_emptied_value_before_comment_quoted),
         cmocka_unit_test(test_crlf_kept),
         cmocka_unit_test(test_duplicates_all_replaced),
         cmocka_unit_test(test_missing_appended_under_comment),

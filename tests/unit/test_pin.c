@@ -126,6 +126,15 @@ static void test_env_from_labels(void **state)
     assert_string_equal(p, "/srv/t/prod.env");
     free(p);
     free_stack(l);
+    /* A relative environment_file is under the working directory. */
+    l = new_stack("s");
+    add_container(&l->s[0], "api", ROLE_API, "api", "i", "0.8.1", "running", "x",
+                  "{\"com.docker.compose.project.working_dir\":\"/srv/t\","
+                  "\"com.docker.compose.project.environment_file\":\"conf/prod.env\"}");
+    p = pin_env_from_labels(&l->s[0]);
+    assert_string_equal(p, "/srv/t/conf/prod.env");
+    free(p);
+    free_stack(l);
     /* Relative or control-character paths are not taken. */
     l = new_stack("s");
     add_container(&l->s[0], "api", ROLE_API, "api", "i", "0.8.1", "running", "x",
@@ -391,6 +400,56 @@ static void test_remember(void **state)
     free(dir);
 }
 
+/* ---- pin_follow: never fails, says what to run ---- */
+
+struct said {
+    int n;
+    char msg[1024];
+};
+
+static void say(void *ud, const char *msg)
+{
+    struct said *s = ud;
+    s->n++;
+    snprintf(s->msg, sizeof(s->msg), "%s", msg);
+}
+
+static void test_follow_warns(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = tt_mkdtemp();
+    struct said s = {0};
+    /* Never pinned: nothing is said, the daemon is not asked. */
+    pin_follow(&f->d, REG, "prod", dir, say, &s);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(fake_daemon_nrequests(f->fd), 1); /* the ping */
+    /* An unreadable record: a warning naming the command to run. */
+    free(tt_write_file(dir, "pin.json", "{", 0600));
+    pin_follow(&f->d, REG, "prod", dir, say, &s);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.msg, "warning: the pinned env file was not updated"));
+    assert_non_null(strstr(s.msg, "run 'tracup pin --stack prod'"));
+    /* The stack is gone: the file is left as it was, and the warning names it. */
+    char *envf = tt_write_file(dir, ".env", "TRACARDI_VERSION=0.8.1\n", 0640);
+    struct tu_err e = {0};
+    assert_int_equal(pin_remember(dir, "prod", envf, &e), 0);
+    char *r = fake_http(200, "Content-Type: application/json\r\n", "[]");
+    fake_daemon_expect(f->fd, "GET", "/v1.41/containers/json", r);
+    free(r);
+    pin_follow(&f->d, REG, "prod", dir, say, &s);
+    assert_int_equal(s.n, 2);
+    char *want = xasprintf("warning: the pinned env file %s was not updated: stack 'prod' is not found; run "
+                           "'tracup pin --stack prod'", envf);
+    assert_string_equal(s.msg, want);
+    char *now = tt_read_file(envf);
+    assert_string_equal(now, "TRACARDI_VERSION=0.8.1\n");
+    free(now);
+    free(want);
+    free(envf);
+    tt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collect_two_releases, setup, teardown),
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_remember),
+        cmocka_unit_test_setup_teardown(test_follow_warns, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
