@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # jq programs are single-quoted on purpose
 # End to end: `tracup pin` on a compose stack started at 0.8.1 by digest.
 #   1. --dry-run writes nothing; pin writes the running digests into the project's env
 #      file in place (quotes, comments, mode kept, a 0600 backup), and docker-compose up
@@ -35,7 +36,9 @@ declare -A DG
 for v in 0.8.1 0.8.2; do
   for r in tracardi-api tracardi-gui update-worker; do DG[$r:$v]=$(registry_digest "$r" "$v"); done
 done
-[ -n "${DG[tracardi-api:0.8.1]}" ] && [ -n "${DG[update-worker:0.8.2]}" ] || tb_die "no digests from $TB_REGISTRY"
+if [ -z "${DG[tracardi-api:0.8.1]}" ] || [ -z "${DG[update-worker:0.8.2]}" ]; then
+  tb_die "no digests from $TB_REGISTRY"
+fi
 
 pin() { "$TRACUP" pin --registry "$TB_REGISTRY" --stack "$P" "$@"; }
 val() { sed -n "s/^\(export \)\{0,1\}$1=//p" "$ENVF" | tail -n1 | sed "s/[[:space:]]*#.*//; s/^['\"]//; s/['\"]$//"; }
