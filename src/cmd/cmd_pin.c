@@ -114,13 +114,14 @@ static void print_human(FILE *f, const char *stack, const struct pin_vars *v, co
     fprintf(f, "--- %s (from %s)%s\n+++ %s (pinned)\n", r->env_file, source, r->created ? ", new" : "", r->env_file);
     size_t i;
     json_t *c;
+    int appended = 0;
     json_array_foreach(r->changes, i, c) {
         const char *key = json_string_value(json_object_get(c, "name"));
         json_int_t line = json_integer_value(json_object_get(c, "line"));
         const char *old = json_string_value(json_object_get(c, "old"));
         if (line)
             fprintf(f, "@@ line %lld\n", (long long)line);
-        else
+        else if (!appended++)
             fprintf(f, "@@ added at the end\n");
         if (line && old)
             print_value(f, "-", key, old);
