@@ -23,6 +23,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_indices_entry,
     &cmd_prune_entry,
     &cmd_adopt_entry,
+    &cmd_pin_entry,
     &cmd_history_entry,
     &cmd_version_entry,
     NULL,

@@ -17,6 +17,7 @@
 #include "upgrade/edge.h"
 #include "upgrade/lock.h"
 #include "upgrade/phases.h"
+#include "upgrade/pin.h"
 #include "util/fsutil.h"
 #include "util/http.h"
 #include "util/timeutil.h"
@@ -84,6 +85,17 @@ static void record_history(struct engine *e, const char *op, const char *result)
     if (history_append(e->u, r, &err) < 0)
         engine_say(e, "history", "warning: %s", err.msg);
     json_decref(r);
+}
+
+/* A pinned env file follows the release that serves (see upgrade/pin.c). */
+static void pin_say(void *ud, const char *msg)
+{
+    engine_say(ud, "pin", "%s", msg);
+}
+
+static void pin_follow_stack(struct engine *e)
+{
+    pin_follow(e->u->d, e->u->prefix, e->u->stack->name, e->u->stack_dir, pin_say, e);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -232,6 +244,7 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
         engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
                               "to it until 'tracup finalize'.",
                    jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    pin_follow_stack(e);
     return UP_DONE;
 }
 
@@ -474,6 +487,7 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
         goto out;
     }
     record_history(&e, "rollback", "done");
+    pin_follow_stack(&e);
     rc = 0;
 out:
     engine_free(&e);

@@ -171,23 +171,33 @@ int upctx_open(struct upctx *u, struct docker *d, const char *prefix, const char
     }
     /* After an upgrade whose blue stands by, both releases' apis run: the live
      * one is green's. */
-    struct journal j;
-    struct tu_err je;
-    int have_j = !exclude && journal_load(&j, u->journal_path, &je) == 0;
-    if (have_j) {
-        const char *st = journal_state(&j);
-        if (st && (strcmp(st, "done") == 0 || strcmp(st, "finalizing") == 0) &&
-            json_is_true(json_object_get(j.doc, "blue_standby")))
-            exclude = json_object_get(json_object_get(j.doc, "blue"), "release");
-    }
-    int rc = upctx_pick(u, NULL, exclude, err);
-    if (have_j)
-        journal_free(&j);
+    json_t *standby = exclude ? NULL : upctx_standby_ids(u->stack_dir);
+    int rc = upctx_pick(u, NULL, exclude ? exclude : standby, err);
+    json_decref(standby);
     if (rc < 0) {
         upctx_close(u);
         return -1;
     }
     return 0;
+}
+
+json_t *upctx_standby_ids(const char *stack_dir)
+{
+    if (!stack_dir)
+        return NULL;
+    char *path = xasprintf("%s/journal.json", stack_dir);
+    struct journal j;
+    struct tu_err je;
+    json_t *ids = NULL;
+    if (journal_load(&j, path, &je) == 0) {
+        const char *st = journal_state(&j);
+        if (st && (strcmp(st, "done") == 0 || strcmp(st, "finalizing") == 0) &&
+            json_is_true(json_object_get(j.doc, "blue_standby")))
+            ids = json_incref(json_object_get(json_object_get(j.doc, "blue"), "release"));
+        journal_free(&j);
+    }
+    free(path);
+    return ids;
 }
 
 void upctx_close(struct upctx *u)
