@@ -4,12 +4,15 @@
 # bash sets them; zsh by typing into an interactive zsh (zpty) and capturing what
 # completion adds. Every command `tracup --help` lists and every option its
 # --help prints must be offered; versions after --to; choices; files; dirs.
-#   test_completion.sh TRACUP CONTRIB_DIR
+# Versions from the host's images are checked against fake_dockerd (canned tags,
+# and a daemon that never answers), the rest without a daemon so nothing varies.
+#   test_completion.sh TRACUP CONTRIB_DIR FAKE_DOCKERD
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 TRACUP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 CONTRIB=$(cd "$2" && pwd)
+FAKE=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 export PATH="$(dirname "$TRACUP"):$PATH"
 BC=/usr/share/bash-completion/bash_completion
 [ -f "$BC" ] || skip "bash-completion is not installed (tests/deps.sh)"
@@ -20,6 +23,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/hooks.d" "$work/hooks.e"
 : >"$work/hooks.file"
 cd "$work" || exit 1
+export DOCKER_HOST=unix://$work/no-daemon.sock ZCAPTURE_DUMP=$work/zcompdump
 
 commands=$(help_commands "$TRACUP")
 versions=$("$TRACUP" __complete versions)
@@ -78,7 +82,40 @@ for shell in "bash full" "bash bare" "zsh"; do
     check "$shell: files after --admin-password-file" has_all "$(comp 'tracup upgrade --admin-password-file hooks')" "hooks.file"
     check "$shell: nothing for a command without arguments" same "$(comp 'tracup status ex')" ""
 done
-# The release table is in the binary: versions include the chain's newest.
-check "versions include the release table (0.9.0)" grep -qx 0.9.0 <<<"$versions"
+# Without a daemon the versions are the release table's (the chain, oldest first).
+check "versions without a daemon: the release table" same "$versions" "$(printf '0.8.0\n0.8.1\n0.8.2\n0.9.0')"
+
+# fake_dockerd SCENARIO: starts it and sets FAKE_SOCK; stopped by its pid at exit.
+fake_pids=()
+trap 'for p in "${fake_pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+start_fake() {
+    local out=$work/fake-$1.out i
+    "$FAKE" --timeout 60 "$1" >"$out" 2>&1 &
+    fake_pids+=($!)
+    for ((i = 0; i < 50; i++)); do
+        FAKE_SOCK=$(head -n1 "$out" 2>/dev/null)
+        [ -S "$FAKE_SOCK" ] && return 0
+        sleep 0.1
+    done
+    echo "  fake_dockerd $1 did not start"; return 1
+}
+host_tags=$(printf '0.8.0\n0.8.1\n0.8.2\n0.8.3-rc1\n0.9.0\n1.0.3\n1.1.0')
+if start_fake images-tags; then
+    got=$(DOCKER_HOST=unix://$FAKE_SOCK "$TRACUP" __complete versions)
+    check "versions: the release table and tracardi-api tags on the host under any prefix, no look-alikes" same "$got" "$host_tags"
+    check "bash offers a host's tag after --to" same "$(DOCKER_HOST=unix://$FAKE_SOCK bash_comp full 'tracup upgrade --to 1.')" "$(printf '1.0.3\n1.1.0')"
+    check "zsh offers a host's tag after --to" same "$(DOCKER_HOST=unix://$FAKE_SOCK zsh_comp - 'tracup upgrade --to 1.')" "$(printf '1.0.3\n1.1.0')"
+else
+    fail "fake_dockerd images-tags"
+fi
+if start_fake images-stall; then
+    t0=$(date +%s%N)
+    got=$(DOCKER_HOST=unix://$FAKE_SOCK "$TRACUP" __complete versions)
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    check "a daemon that does not answer costs at most ~1 s ($ms ms), versions from the table" \
+        eval '[ "$ms" -lt 2500 ] && same "$got" "$versions"'
+else
+    fail "fake_dockerd images-stall"
+fi
 check "__complete is hidden from 'tracup --help'" eval '! "$TRACUP" --help | grep -q __complete'
 summary

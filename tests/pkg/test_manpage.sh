@@ -26,13 +26,20 @@ section() {
 # sh_section PAGE NAME: the text of ".SH NAME".
 sh_section() { plain "$1" | awk -v n="$2" '/^\.SH / { f = ($0 == ".SH " n || $0 == ".SH \"" n "\"") ; next } f'; }
 
+# What the binary offers, asked once: "COMMAND OPTION" lines.
+binary_opts=$(for c in $(help_commands "$TRACUP"); do
+    echo "$c -"
+    help_options "$TRACUP" "$c" | sed "s/^/$c /"
+done)
+[ -n "$binary_opts" ] || { echo "error: '$TRACUP --help' lists no commands"; exit 1; }
+
 # problems PAGE: prints one line per problem; none when the page is complete.
 problems() {
     local page=$1 c o sec code var
-    for c in $(help_commands "$TRACUP"); do
+    for c in $(awk '$2 == "-" { print $1 }' <<<"$binary_opts"); do
         sec=$(section "$page" "$c")
         if [ -z "$sec" ]; then echo "no section for command '$c'"; continue; fi
-        for o in $(help_options "$TRACUP" "$c"); do
+        for o in $(awk -v c="$c" '$1 == c && $2 != "-" { print $2 }' <<<"$binary_opts"); do
             case $o in --help|-h) continue ;; esac
             grep -qE -- "(^|[^a-zA-Z0-9-])$o([^a-zA-Z0-9-]|$)" <<<"$sec" || echo "'$c': option '$o' missing"
         done

@@ -2,6 +2,7 @@
 # zcapture.zsh FPATH_DIR LINE: types LINE and TAB into an interactive zsh (zpty)
 # with compinit and the completion functions in FPATH_DIR, and prints the matches
 # completion offers, one a line. compadd is wrapped to print what it would add.
+# ZCAPTURE_DUMP names a compinit dump file to reuse between calls (faster).
 emulate -L zsh
 zmodload zsh/zpty || exit 2
 local dir=$1 input=$2 rc=2
@@ -10,7 +11,7 @@ local setup=$(mktemp)
 cat >$setup <<SETUP
 PROMPT= RPROMPT= PS2=
 fpath=(${(q)dir} \$fpath)
-autoload -Uz compinit && compinit -u -D
+autoload -Uz compinit && compinit -u \${ZCAPTURE_DUMP:+-d} \${ZCAPTURE_DUMP:--D}
 bindkey '^M' undefined
 bindkey '^J' undefined
 bindkey '^I' complete-word
