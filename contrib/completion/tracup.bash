@@ -15,7 +15,7 @@ _tracup() {
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
         # Without bash-completion, "--to=0.8" arrives as "--to" "=" "0.8".
         if [[ $cur == = ]]; then
-            cur= split=true
+            cur='' split=true
         elif [[ $prev == = ]] && ((cword >= 2)); then
             prev=${COMP_WORDS[COMP_CWORD-2]} split=true
         fi
@@ -23,7 +23,7 @@ _tracup() {
     local tracup=${words[0]}
     [[ $tracup == */* && -x $tracup ]] || tracup=tracup
 
-    local cmd= i
+    local cmd='' i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
             -*|=) ;;
@@ -33,19 +33,19 @@ _tracup() {
 
     if [[ -z $cmd ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+            mapfile -t COMPREPLY < <(compgen -W '--help --version' -- "$cur")
         else
-            COMPREPLY=($(compgen -W "$(_tracup_query "$tracup" __complete commands | cut -f1) help" -- "$cur"))
+            mapfile -t COMPREPLY < <(compgen -W "$(_tracup_query "$tracup" __complete commands | cut -f1) help" -- "$cur")
         fi
         return
     fi
     if [[ $cmd == help ]]; then
         ((cword == i + 1)) &&
-            COMPREPLY=($(compgen -W "$(_tracup_query "$tracup" __complete commands | cut -f1)" -- "$cur"))
+            mapfile -t COMPREPLY < <(compgen -W "$(_tracup_query "$tracup" __complete commands | cut -f1)" -- "$cur")
         return
     fi
 
-    local opts arg=
+    local opts arg=''
     opts=$(_tracup_query "$tracup" __complete options "$cmd") || return
     # The value of an option that takes one: the option is prev (or before '=').
     if [[ $prev == -* ]]; then
@@ -54,29 +54,29 @@ _tracup() {
     if [[ -n $arg ]]; then
         case $arg in
             *VERSION*)
-                COMPREPLY=($(compgen -W "$(_tracup_query "$tracup" __complete versions)" -- "$cur")) ;;
+                mapfile -t COMPREPLY < <(compgen -W "$(_tracup_query "$tracup" __complete versions)" -- "$cur") ;;
             DIR)
                 compopt -o filenames 2>/dev/null
-                COMPREPLY=($(compgen -d -- "$cur")) ;;
+                mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
             *FILE*|PATH)
                 compopt -o filenames 2>/dev/null
-                COMPREPLY=($(compgen -f -- "$cur")) ;;
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             *'|'*)
                 # A choice among lower-case words: edge|ports|external.
-                [[ $arg == *[A-Z]* ]] || COMPREPLY=($(compgen -W "${arg//|/ }" -- "$cur")) ;;
+                [[ $arg == *[A-Z]* ]] || mapfile -t COMPREPLY < <(compgen -W "${arg//|/ }" -- "$cur") ;;
         esac
         return
     fi
     $split && return
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$(cut -f1 <<<"$opts")" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$(cut -f1 <<<"$opts")" -- "$cur")
         return
     fi
     local nargs
     nargs=$(_tracup_query "$tracup" __complete args "$cmd")
     if [[ -n $nargs && $nargs != 0 ]]; then
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     fi
 }
 complete -F _tracup tracup

@@ -22,6 +22,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/hooks.d" "$work/hooks.e"
 : >"$work/hooks.file"
+: >"$work/my password.txt"
 cd "$work" || exit 1
 export DOCKER_HOST=unix://$work/no-daemon.sock ZCAPTURE_DUMP=$work/zcompdump
 
@@ -80,6 +81,9 @@ for shell in "bash full" "bash bare" "zsh"; do
     check "$shell: the choices of --switch" same "$(comp 'tracup upgrade --switch ')" "$(printf 'edge\nexternal\nports')"
     check "$shell: directories after --checks-dir" same "$(comp 'tracup upgrade --checks-dir hooks')" "$(printf 'hooks.d\nhooks.e')"
     check "$shell: files after --admin-password-file" has_all "$(comp 'tracup upgrade --admin-password-file hooks')" "hooks.file"
+    # zsh's _files hands compadd the name quoted as it will be inserted.
+    if [ "$shell" = zsh ]; then spaced='my\ password.txt'; else spaced='my password.txt'; fi
+    check "$shell: a file name with a space stays one completion" same "$(comp 'tracup upgrade --admin-password-file my')" "$spaced"
     check "$shell: nothing for a command without arguments" same "$(comp 'tracup status ex')" ""
 done
 # Without a daemon the versions are the release table's (the chain, oldest first).
