@@ -94,7 +94,7 @@ tb_check "the package put the completion and the page in place" eval '[ "$(get b
 mkdir -p "$work/ctx" && cp "$deb" "$work/ctx/"
 tb_cleanup_add docker rmi -f "$IMAGE"
 tb_check "contrib/Dockerfile builds from the local base with no network" eval '
-    timeout 300 docker build --network none --build-arg BASE="$base" -f "$REPO/contrib/Dockerfile" \
+    DOCKER_BUILDKIT=0 timeout 300 docker build --force-rm --network none --build-arg BASE="$base" -f "$REPO/contrib/Dockerfile" \
         -t "$IMAGE" "$work/ctx" >"$work/build-image.log" 2>&1 || { tail -n 20 "$work/build-image.log"; false; }'
 tb_check "the build installed the .deb with dpkg alone" grep -q "installed with the base image" "$work/build-image.log"
 tb_cleanup_add docker rm -f "$NAME-img"
