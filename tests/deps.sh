@@ -7,6 +7,7 @@ pkgs=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev
   valgrind curl jq ca-certificates redis-server strace time
+  bash-completion zsh man-db groff-base dpkg-dev file
 )
 missing=()
 for p in "${pkgs[@]}"; do
