@@ -10,7 +10,8 @@
 #      requests a second (500), a new connection per request: `tracup upgrade` through the
 #      edge, `tracup upgrade --switch ports`, `docker-compose up -d` after editing the
 #      version, and the manual docker pull / stop / rm / run sequence;
-#   2. `tracup rollback` through the edge, under the same probe;
+#   2. `tracup rollback` through the edge, under the same probe, after an upgrade that
+#      stopped blue (the default) and after one with --blue-standby;
 #   3. pulls of api + gui + update-worker (images with ~330-450 MiB of random layers,
 #      from 127.0.0.1:5000/bench): `tracup pull` (concurrent) against `docker pull` of each
 #      in sequence (and, for reference, three `docker pull` at once);
@@ -673,6 +674,27 @@ section_edge() {
     add_tracup rollback "$LOGS/rollback.out" "$WORK/time-rollback.txt"
     [ "$rc" = 0 ] || { tail -n 20 "$LOGS/rollback.out" >&2; return 1; }
 
+    say "tracup upgrade --blue-standby, then tracup rollback"
+    "$TRACUP" upgrade --to "$TO" --registry "$BENCH_REG" --from-registry "$BASE_REG" --stack "$P" --observe 1 \
+        --smoke-timeout 180 --blue-standby --yes >"$LOGS/upgrade-standby.out" 2>&1 ||
+        { note "tracup upgrade --blue-standby failed"; tail -n 20 "$LOGS/upgrade-standby.out" >&2; return 1; }
+    wait_version "$URL" "$TO" 60 || note "$URL does not answer $TO"
+    TW_AT[rollback-standby]=$(wait_tw)
+    probe_start rollback-standby "$URL" "$RATE"
+    sleep 1
+    t_op=$(now)
+    /usr/bin/time -v -o "$WORK/time-rollback-standby.txt" "$TRACUP" rollback --yes --stack "$P" \
+        --registry "$BASE_REG" >"$LOGS/rollback-standby.out" 2>&1; rc=$?
+    wall=$(secs "$t_op" "$(now)")
+    wait_version "$URL" "$FROM" 60 || note "$URL does not answer $FROM after the rollback"
+    sleep 1
+    probe_stop rollback-standby
+    cp "$WORK/time-rollback-standby.txt" "$LOGS/"
+    record_switch rollback-standby "tracup rollback (edge, --blue-standby)" edge rollback-standby "$t_op" "$wall" \
+        "$rc" "$TO" "$FROM"
+    add_tracup rollback-standby "$LOGS/rollback-standby.out" "$WORK/time-rollback-standby.txt"
+    [ "$rc" = 0 ] || { tail -n 20 "$LOGS/rollback-standby.out" >&2; return 1; }
+
     say "start-up: tracup --version and tracup status"
     vt=() st=()
     for ((i = 0; i < 20; i++)); do
@@ -799,7 +821,7 @@ wait_daemon() {
 section_files() {
     case $1 in
         pull|memory) echo "$1" ;;
-        edge) echo switch-edge switch-rollback startup ;;
+        edge) echo switch-edge switch-rollback switch-rollback-standby startup ;;
         *) echo "switch-$1" ;;
     esac
 }
@@ -858,14 +880,16 @@ settings=$(jq -n --argjson rate "$RATE" --argjson bg "$BG_RATE" --argjson delay 
 res() { if jq -e . "$WORK/res/$1.json" >/dev/null 2>&1; then cat "$WORK/res/$1.json"; else echo null; fi; }
 switches=$(for k in edge ports compose manual; do res "switch-$k"; done | jq -s 'map(select(. != null))')
 jq -n --argjson machine "$(res machine)" --argjson settings "$settings" --argjson images "$(res images)" \
-    --argjson switch "$switches" --argjson rollback "$(res switch-rollback)" --argjson pull "$(res pull)" \
+    --argjson switch "$switches" --argjson rollback "$(res switch-rollback)" \
+    --argjson rollback_standby "$(res switch-rollback-standby)" --argjson pull "$(res pull)" \
     --argjson memory "$(res memory)" --argjson startup "$(res startup)" --argjson run_s "$run_s" \
     --arg command "bash bench/run.sh" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
     --argjson reruns "$(printf '%s\n' "${RERUNS[@]}" | jq -R -s 'split("\n") | map(select(length > 0))')" \
     --argjson failed "$(printf '%s\n' "${FAILED[@]}" | jq -R -s 'split("\n") | map(select(length > 0))')" '
     ($switch | map(select(.key == "edge"))[0]) as $edge |
     {command: $command, run_s: $run_s, machine: ($machine + {loadavg_at_end: $load_end}),
-     settings: $settings, images: $images, switch: $switch, rollback: $rollback, pull: $pull,
+     settings: $settings, images: $images, switch: $switch, rollback: $rollback,
+     rollback_standby: $rollback_standby, pull: $pull,
      memory: $memory, startup: $startup, reruns: $reruns, failed_sections: $failed,
      goals: [
        {goal: "no failed request through the edge", target: "0",
@@ -874,9 +898,12 @@ jq -n --argjson machine "$(res machine)" --argjson settings "$settings" --argjso
        {goal: "longest gap through the edge", target: "< 100 ms",
         measured: (if $edge then "\($edge.max_gap_ms * 10 | round / 10) ms" else null end),
         met: (if $edge and $edge.max_gap_ms != null then $edge.max_gap_ms < 100 else null end)},
-       {goal: "rollback: blue answers through the edge", target: "< 2 s",
+       {goal: "rollback: blue answers through the edge (blue stopped at done, the default)", target: "< 2 s",
         measured: (if $rollback then "\($rollback.new_first_s * 10 | round / 10) s, \($rollback.failed) failed" else null end),
         met: (if $rollback and $rollback.new_first_s != null then ($rollback.new_first_s < 2 and $rollback.failed == 0) else null end)},
+       {goal: "rollback: blue answers through the edge (upgrade --blue-standby)", target: "< 2 s",
+        measured: (if $rollback_standby then "\($rollback_standby.new_first_s * 10 | round / 10) s, \($rollback_standby.failed) failed" else null end),
+        met: (if $rollback_standby and $rollback_standby.new_first_s != null then ($rollback_standby.new_first_s < 2 and $rollback_standby.failed == 0) else null end)},
        {goal: "concurrent pull vs the slowest single pull", target: "<= 1.2x",
         measured: (if $pull then "\($pull.ratio_tracup_to_slowest)x (\($pull.tracup_pull_s * 10 | round / 10) s / \($pull.slowest_single_s * 10 | round / 10) s)" else null end),
         met: (if $pull then $pull.ratio_tracup_to_slowest <= 1.2 else null end)},
