@@ -24,6 +24,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_prune_entry,
     &cmd_adopt_entry,
     &cmd_history_entry,
+    &cmd_check_entry,
     &cmd_version_entry,
     NULL,
 };
