@@ -77,7 +77,7 @@ static const char *skip_ws(const char *p)
 
 static int is_tchar(char c)
 {
-    return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* A token or a quoted string at *pp (into a new string); NULL when malformed. */
