@@ -350,6 +350,7 @@ static int get(struct reg_api *r, const char *url, const char *authz, const char
     };
     if (http_do(&req, resp, err) == 0)
         return 0;
+    http_resp_free(resp);
     if (err->kind == TU_ERR_CONNECT) {
         /* curl's message already names the URL; say which registry that is. */
         tu_err_prefix(err, "registry '%s': ", r->name);

@@ -196,18 +196,27 @@ void avail_print(FILE *f, const json_t *doc)
     size_t i;
     json_t *rel;
     if (json_array_size(rels)) {
-        fprintf(f, "\n  %-14s %-8s %-22s %s\n", "VERSION", "KIND", "IMAGES", running ? "UPGRADE PATH" : "");
+        size_t n = json_array_size(rels);
+        struct buf *im = xcalloc(n, sizeof(*im)), *pa = xcalloc(n, sizeof(*pa));
+        int vw = 14, iw = 22;
         json_array_foreach(rels, i, rel) {
-            struct buf im, pa;
-            buf_init(&im, 0);
-            buf_init(&pa, 0);
-            images_text(&im, rel);
-            path_text(&pa, doc, rel);
-            fprintf(f, "  %-14s %-8s %-22s %s\n", json_string_value(json_object_get(rel, "version")),
-                    json_string_value(json_object_get(rel, "kind")), im.data ? im.data : "", running ? pa.data : "");
-            buf_free(&im);
-            buf_free(&pa);
+            buf_init(&im[i], 0);
+            buf_init(&pa[i], 0);
+            images_text(&im[i], rel);
+            path_text(&pa[i], doc, rel);
+            int l = (int)strlen(json_string_value(json_object_get(rel, "version")));
+            vw = l > vw ? l : vw;
+            iw = (int)im[i].len > iw ? (int)im[i].len : iw;
         }
+        fprintf(f, "\n  %-*s %-8s %-*s %s\n", vw, "VERSION", "KIND", iw, "IMAGES", running ? "UPGRADE PATH" : "");
+        json_array_foreach(rels, i, rel) {
+            fprintf(f, "  %-*s %-8s %-*s %s\n", vw, json_string_value(json_object_get(rel, "version")),
+                    json_string_value(json_object_get(rel, "kind")), iw, im[i].data, running ? pa[i].data : "");
+            buf_free(&im[i]);
+            buf_free(&pa[i]);
+        }
+        free(im);
+        free(pa);
         fputc('\n', f);
         json_array_foreach(rels, i, rel) {
             const char *pe = json_string_value(json_object_get(rel, "path_error"));
