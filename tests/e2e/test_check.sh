@@ -119,6 +119,12 @@ tb_check "up to date at 1.0.0" bash -c "[ $rc = 0 ] && grep -qF 'Up to date: the
 "$TRACUP" check --registry "$OPEN" --current 0.9.0 >"$OUT" 2>"$ERR"; rc=$?
 tb_check "0.9.0 -> 1.0.0: no blue-green path, said why" bash -c "[ $rc = 0 ] && grep -q 'note: 1.0.0: .*share db_version' '$OUT'"
 
+TRACUP_REGISTRY=$OPEN "$TRACUP" check --current 0.8.1 --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "the registry from TRACUP_REGISTRY" jqe '.registry=="'"$OPEN"'" and .newest_release.version=="1.0.0"' "$OUT"
+printf 'registry = %s\n' "$OPEN" >"$WORK/tracup.conf"
+TRACUP_CONFIG=$WORK/tracup.conf "$TRACUP" check --current 0.8.1 --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "the registry from the configuration" jqe '.registry=="'"$OPEN"'" and .newest_release.version=="1.0.0"' "$OUT"
+
 echo "--- no stack, no daemon"
 "$TRACUP" check --registry "$OPEN" --json >"$OUT" 2>"$ERR"; rc=$?
 tb_check "no stack under the prefix: every release listed (exit 0)" \
