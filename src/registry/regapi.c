@@ -641,15 +641,20 @@ int reg_list_tags(struct reg_api *r, const char *repo, struct reg_tags *out, str
         }
         rc = page_tags(r, repo, &resp, out, err);
         out->pages++;
-        char *link = rc == 0 ? http_resp_header(&resp, "Link", 0) : NULL;
-        http_resp_free(&resp);
+        /* Every Link header counts: the first rel="next" is the next page. */
         char *next = NULL, *next_url = NULL;
-        if (link && (reg_parse_link_next(link, &next, err) < 0 ||
-                     (next && reg_next_url(r->base, next, &next_url, err) < 0))) {
-            tu_err_prefix(err, "registry '%s': ", r->name);
-            rc = -1;
+        for (size_t li = 0; rc == 0 && !next && li < 16; li++) {
+            char *link = http_resp_header(&resp, "Link", li);
+            if (!link)
+                break;
+            rc = reg_parse_link_next(link, &next, err);
+            free(link);
         }
-        free(link);
+        http_resp_free(&resp);
+        if (rc == 0 && next)
+            rc = reg_next_url(r->base, next, &next_url, err);
+        if (rc < 0 && err->kind == TU_ERR_PROTOCOL && strncmp(err->msg, "registry '", 10) != 0)
+            tu_err_prefix(err, "registry '%s': ", r->name);
         free(next);
         if (rc == 0 && next_url && strcmp(next_url, url) == 0) {
             rc = tu_err_set(err, TU_ERR_PROTOCOL, "registry '%s' links the tag list of '%s' to the same page again",

@@ -251,18 +251,21 @@ static void test_pages(void **state)
     char *abs = xasprintf("Link: <%s" LIST "?last=latest&n=2>; rel=\"next\"\r\n", f->base);
     expect(f, LIST "?last=0.8.1", 200, abs, "{\"name\":\"" REPO "\",\"tags\":[\"0.8.2\",\"latest\"]}");
     free(abs);
-    expect(f, LIST "?last=latest", 200, NULL, "{\"name\":\"" REPO "\",\"tags\":[\"1.0.0\"]}");
+    /* Two Link headers: the second holds the next page. */
+    expect(f, LIST "?last=latest", 200, "Link: </v2/x>; rel=\"prev\"\r\nLink: <" LIST "?last=1.0.0>; rel=\"next\"\r\n",
+           "{\"name\":\"" REPO "\",\"tags\":[\"1.0.0\"]}");
+    expect(f, LIST "?last=1.0.0", 200, NULL, "{\"name\":\"" REPO "\",\"tags\":[]}");
     struct reg_tags t;
     struct tu_err e;
     assert_int_equal(list(f, &t, &e), 0);
     assert_int_equal(t.n, 5);
-    assert_int_equal(t.pages, 3);
+    assert_int_equal(t.pages, 4);
     assert_string_equal(t.tag[0], "0.8.0");
     assert_string_equal(t.tag[4], "1.0.0");
     assert_true(reg_tags_has(&t, "latest"));
     assert_false(reg_tags_has(&t, "0.9.0"));
     assert_int_equal(fake_daemon_unused(f->fd), 0);
-    assert_int_equal(fake_daemon_nrequests(f->fd), 3);
+    assert_int_equal(fake_daemon_nrequests(f->fd), 4);
     /* Anonymous: no Authorization went out. */
     assert_null(fake_request_header(fake_daemon_request(f->fd, 0), "Authorization"));
     reg_tags_free(&t);
