@@ -125,6 +125,22 @@ printf 'registry = %s\n' "$OPEN" >"$WORK/tracup.conf"
 TRACUP_CONFIG=$WORK/tracup.conf "$TRACUP" check --current 0.8.1 --json >"$OUT" 2>"$ERR"; rc=$?
 tb_check "the registry from the configuration" jqe '.registry=="'"$OPEN"'" and .newest_release.version=="1.0.0"' "$OUT"
 
+echo "--- several stacks, a version read from the image tag"
+# Two compose projects whose api containers run images under checktest/ (created, never
+# started: their api cannot answer, so the version comes from the image tag).
+for x in a b; do
+  docker create --name "${P}-$x-api" --label "com.docker.compose.project=${P}-$x" \
+    --label com.docker.compose.service=tracardi-api "$OPEN/tracardi/tracardi-api:0.8.2" >/dev/null ||
+    tb_die "cannot create ${P}-$x-api"
+  tb_cleanup_add "docker rm -f '${P}-$x-api'"
+done
+"$TRACUP" check --registry "$OPEN" >"$OUT" 2>"$ERR"; rc=$?
+tb_check "several stacks without --stack: exit 2, asking for --stack" bash -c "[ $rc = 2 ] && grep -q 'say which with --stack' '$ERR'"
+"$TRACUP" check --registry "$OPEN" --stack "${P}-b" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "--stack picks one; its version from the image tag" \
+  jqe '.stack=="'"${P}-b"'" and .running=="0.8.2" and .running_from=="image tag" and ([.releases[] | .version] == ["0.9.0","1.0.0"])' "$OUT"
+docker rm -f "${P}-a-api" "${P}-b-api" >/dev/null 2>&1
+
 echo "--- no stack, no daemon"
 "$TRACUP" check --registry "$OPEN" --json >"$OUT" 2>"$ERR"; rc=$?
 tb_check "no stack under the prefix: every release listed (exit 0)" \
