@@ -218,10 +218,14 @@ void avail_print(FILE *f, const json_t *doc)
         free(im);
         free(pa);
         fputc('\n', f);
+        /* The reasons name the releases they are about; one reason for all is said once. */
+        const char *said = NULL;
         json_array_foreach(rels, i, rel) {
             const char *pe = json_string_value(json_object_get(rel, "path_error"));
+            if (pe && (!said || strcmp(said, pe) != 0))
+                fprintf(f, "note: %s\n", pe);
             if (pe)
-                fprintf(f, "note: %s: %s\n", json_string_value(json_object_get(rel, "version")), pe);
+                said = pe;
             if (strcmp(json_string_value(json_object_get(rel, "kind")), "dev") == 0)
                 fprintf(f, "note: %s is a development build: Tracardi's -dev releases may lose data on upgrade "
                            "(--allow-dev)\n", json_string_value(json_object_get(rel, "version")));

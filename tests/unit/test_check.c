@@ -756,10 +756,15 @@ static void test_report_hops(void **state)
 
 static char *printed(json_t *doc)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = tmpfile();
+    assert_non_null(f);
     avail_print(f, doc);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    char *text = xmalloc((size_t)n + 1);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
     fclose(f);
     return text;
 }
@@ -782,6 +787,15 @@ static void test_report_text(void **state)
     t = printed(doc);
     assert_null(strstr(t, "0.9.0-dev"));
     assert_non_null(strstr(t, "1 pre-release (rc, -dev) not shown: --all lists them"));
+    free(t);
+    json_decref(doc);
+    /* A reason that holds for every release is said once. */
+    doc = report("0.7.4", api, gui, api, 0, 0);
+    t = printed(doc);
+    const char *n1 = strstr(t, "note: tracup does not know how to migrate from Tracardi 0.7.4\n");
+    assert_non_null(n1);
+    assert_null(strstr(n1 + 1, "note: tracup does not know how to migrate"));
+    assert_non_null(strstr(t, "no gui                 no blue-green upgrade (see below)\n"));
     free(t);
     json_decref(doc);
     doc = report("1.0.0", api, gui, api, 0, 0);
