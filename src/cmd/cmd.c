@@ -25,6 +25,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_adopt_entry,
     &cmd_pin_entry,
     &cmd_history_entry,
+    &cmd_check_entry,
     &cmd_version_entry,
     &cmd_complete_entry,
     NULL,

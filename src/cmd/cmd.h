@@ -69,6 +69,7 @@ extern const struct cmd_entry cmd_indices_entry;
 extern const struct cmd_entry cmd_prune_entry;
 extern const struct cmd_entry cmd_pin_entry;
 extern const struct cmd_entry cmd_complete_entry;
+extern const struct cmd_entry cmd_check_entry;
 
 /* The command table, NULL-terminated, hidden commands included (borrowed). */
 const struct cmd_entry *const *cmd_table(void);

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -52,6 +54,7 @@ struct fake_daemon {
     struct conn conns[MAX_CONNS];
     size_t nconns;
     int active, max_active;
+    int port;           /* TCP mode: the port at 127.0.0.1, else 0 */
 };
 
 static int stopping(struct fake_daemon *fd)
@@ -298,6 +301,36 @@ void fake_daemon_stop(struct fake_daemon *fd)
     free(fd);
 }
 
+struct fake_daemon *fake_daemon_start_tcp(void)
+{
+    struct fake_daemon *fd = xcalloc(1, sizeof(*fd));
+    fd->dir = tt_mkdtemp();
+    fd->sock_path = xstrdup("");
+    pthread_mutex_init(&fd->mu, NULL);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    socklen_t sl = sizeof(sa);
+    fd->listen_sock = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd->listen_sock < 0 || bind(fd->listen_sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(fd->listen_sock, 16) != 0 || getsockname(fd->listen_sock, (struct sockaddr *)&sa, &sl) != 0) {
+        fprintf(stderr, "cannot listen on 127.0.0.1: %s\n", strerror(errno));
+        abort();
+    }
+    fd->port = ntohs(sa.sin_port);
+    fcntl(fd->listen_sock, F_SETFD, FD_CLOEXEC);
+    if (pthread_create(&fd->accept_thread, NULL, accept_main, fd) != 0)
+        abort();
+    return fd;
+}
+
+int fake_daemon_port(const struct fake_daemon *fd)
+{
+    return fd->port;
+}
+
 const char *fake_daemon_socket(const struct fake_daemon *fd)
 {
     return fd->sock_path;
@@ -417,6 +450,8 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 409: return "Conflict";
     case 500: return "Internal Server Error";

@@ -24,6 +24,10 @@ struct fake_daemon;
 /* Listens on <new temporary directory>/docker.sock and serves each connection
  * in its own thread. Every wait inside is bounded; fake_daemon_stop ends it. */
 struct fake_daemon *fake_daemon_start(void);
+/* The same on TCP at 127.0.0.1 (a port the kernel picks): a fake HTTP peer such
+ * as a registry. */
+struct fake_daemon *fake_daemon_start_tcp(void);
+int fake_daemon_port(const struct fake_daemon *fd);
 /* Stops, joins every thread, removes the directory and frees everything. */
 void fake_daemon_stop(struct fake_daemon *fd);
 
