@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "upgrade/hooks.h"
 #include "upgrade/journal.h"
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
@@ -22,6 +23,8 @@ struct up_opts {
     const char *switch_command;/* --switch external */
     const char *public_url;    /* --switch external: where to confirm the target answers */
     const char *stop_after;    /* test hook: stop (as if killed) once this phase began */
+    const char *hooks_dir;     /* operator hooks the operator named, or NULL (resume: the journaled, else the default) */
+    long hook_timeout_s;       /* per hook; 0: the journaled run's (resume), else the default */
 };
 
 enum up_outcome {
@@ -42,6 +45,8 @@ struct engine {
     char *upgrade_dir;        /* <stack dir>/upgrades/<id> */
     long t0_ms;
     int daemon_restarted;     /* a phase saw the daemon start containers again */
+    struct hooks hooks;       /* operator hooks (engine_hooks.h) */
+    json_t *hook_runs;        /* the hook runs of this command, for the history */
 };
 
 /* Starts a new upgrade (takes the lock, writes the journal, runs every phase). */
