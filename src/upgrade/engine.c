@@ -81,8 +81,10 @@ static void record_history(struct engine *e, const char *op, const char *result)
             if (jstr(im, "digest")) json_object_set_new(digests, jstr(im, "ref"), json_string(jstr(im, "digest")));
     }
     json_object_set_new(r, "digests", digests);
-    if (json_array_size(e->hook_runs))
-        json_object_set(r, "hooks", e->hook_runs);
+    /* An upgrade's record has every hook run of it, also those before a resume. */
+    json_t *runs = strcmp(op, "upgrade") == 0 ? json_object_get(e->j.doc, "hooks") : e->hook_runs;
+    if (json_array_size(runs))
+        json_object_set(r, "hooks", runs);
     struct tu_err err;
     if (history_append(e->u, r, &err) < 0)
         engine_say(e, "history", "warning: %s", err.msg);
