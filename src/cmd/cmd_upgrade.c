@@ -111,7 +111,9 @@ const struct cmd_entry cmd_upgrade_entry = {
                    "it runs; any failed check before done rolls back on its own (exit 4). Blue is\n"
                    "stopped but kept at the end: 'tracup rollback' goes back to it until 'tracup finalize'.\n"
                    "The admin account of the new release comes from TRACUP_ADMIN_EMAIL and\n"
-                   "TRACUP_ADMIN_PASSWORD (or --admin-password-file), never from the command line.",
+                   "TRACUP_ADMIN_PASSWORD (or --admin-password-file), never from the command line.\n"
+                   "Operator hooks run at pre-upgrade (after the checks, before the first change: a\n"
+                   "failure stops the upgrade, exit 1), post-switch and post-upgrade (failures warn).",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

@@ -2,8 +2,9 @@
 # shellcheck disable=SC2016  # jq programs are single-quoted on purpose
 # End to end: operator hooks around an upgrade 0.8.1 -> 0.8.2, a rollback and a finalize
 # of a compose stack:
-#   1. a pre-upgrade hook that exits 3 stops the upgrade before anything changes (exit 1,
-#      no green container, nothing to resume); plan runs no hooks;
+#   1. a world-writable hook is refused; a pre-upgrade hook that exits 3 stops the upgrade
+#      before anything changes (exit 1, no green container, nothing to resume); plan runs
+#      no hooks;
 #   2. the upgrade with hooks, killed after pre-upgrade and resumed: pre-upgrade,
 #      post-switch, post-upgrade once each, in order,
 #      with the upgrade's facts; post-switch sees 0.8.2 at the public URL; no secret in
@@ -49,7 +50,7 @@ env_of() { grep -x "$2=.*" "$LOG/env-$1" 2>/dev/null | cut -d= -f2-; }  # POINT 
 
 # hook FILE BODY: an executable shell script (mode 0755: others may not change it).
 hook() {
-  mkdir -p -m 0755 "$(dirname "$1")"
+  mkdir -p "$(dirname "$1")" && chmod 0755 "$(dirname "$1")"
   printf '#!/bin/sh\n%s\n' "$2" >"$1" && chmod 0755 "$1"
 }
 # The recorder, at every point: its name in the order log, its first environment
@@ -72,6 +73,11 @@ hook "$VETO/pre-upgrade" 'echo "not today: change freeze"; exit 3'
 hook "$VETO/post-upgrade.d/10-rec" "$REC"
 TRACUP_HOOKS_DIR=$HOOKS tu plan --to 0.8.2 >"$OUT" 2>"$ERR"; rc=$?
 tb_check "plan exits 0 and runs no hook" bash -c "[ $rc = 0 ] && [ ! -e '$LOG/order' ] && ! grep -q '^hook ' '$ERR'"
+# A hook anyone may change would run with tracup's privileges: refused before anything.
+mkdir -m 0755 "$WORK/unsafe" && hook "$WORK/unsafe/post-upgrade" 'exit 0' && chmod 0777 "$WORK/unsafe/post-upgrade"
+tu upgrade --to 0.8.2 --yes --hooks-dir "$WORK/unsafe" >"$OUT" 2>"$ERR"; rc=$?
+tb_check "a world-writable hook refuses the upgrade (exit 1) before a journal is written" bash -c \
+  "[ $rc = 1 ] && grep -q \"hook '$WORK/unsafe/post-upgrade' is writable by everyone\" '$ERR' && [ ! -e '$TRACUP_STATE_DIR/$P/journal.json' ]"
 t0=$SECONDS
 TRACUP_HOOKS_DIR=$VETO tu upgrade --to 0.8.2 --observe 2 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_log "the vetoed upgrade took $((SECONDS - t0))s (exit $rc)"
