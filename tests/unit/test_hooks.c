@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "upgrade/engine_hooks.h"
 #include "upgrade/hooks.h"
 #include "util/config.h"
 #include "util/xalloc.h"
@@ -450,6 +451,50 @@ static void test_exec_failure(void **state)
     hooks_close(&h);
 }
 
+/* The facts come from the journal; every run and the point reached go into it. */
+static void test_journal_facts_and_record(void **state)
+{
+    struct fx *f = *state;
+    char *body = xasprintf("echo \"$TRACUP_STACK $TRACUP_FROM $TRACUP_TO $TRACUP_PHASE $TRACUP_SWITCH $TRACUP_PUBLIC_URL "
+                           "$TRACUP_UPGRADE_ID $TRACUP_RESULT\" >'%s/facts'; exit 2",
+                           f->scratch);
+    hook(f, "post-switch", 0755, body);
+    free(body);
+    struct hooks h;
+    open_ok(f, &h);
+    char *jpath = xasprintf("%s/journal.json", f->scratch);
+    json_t *doc = json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s}", "id", "u-1", "stack", "shop", "from", "version", "0.8.1",
+                            "to", "0.8.2", "switch", "ports", "public_url", "http://127.0.0.1:9");
+    struct journal j;
+    struct tu_err e;
+    assert_int_equal(journal_create(&j, jpath, doc, &e), 0);
+    assert_int_equal(journal_phase_begin(&j, "switch", &e), 0);
+    assert_false(journal_hook_reached(&j, HOOK_POST_SWITCH));
+    json_t *runs = json_array();
+    assert_int_equal(journal_hooks_run(&h, &j, HOOK_POST_SWITCH, "switched", 0, runs, &e), 1);
+    char *fp = xasprintf("%s/facts", f->scratch);
+    char *facts_seen = tt_read_file(fp);
+    assert_string_equal(facts_seen, "shop 0.8.1 0.8.2 switch ports http://127.0.0.1:9 u-1 switched\n");
+    free(facts_seen);
+    free(fp);
+    assert_int_equal(json_array_size(runs), 1);
+    journal_free(&j);
+    /* On disk: the run (its status, never its output) and the point. */
+    assert_int_equal(journal_load(&j, jpath, &e), 0);
+    assert_true(journal_hook_reached(&j, HOOK_POST_SWITCH));
+    assert_false(journal_hook_reached(&j, HOOK_PRE_UPGRADE));
+    json_t *r = json_array_get(json_object_get(j.doc, "hooks"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "exited");
+    assert_int_equal(json_integer_value(json_object_get(r, "exit_code")), 2);
+    assert_string_equal(json_string_value(json_object_get(r, "phase")), "switch");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j.doc, "hook_points"), "post-switch")),
+                        "failed");
+    journal_free(&j);
+    json_decref(runs);
+    free(jpath);
+    hooks_close(&h);
+}
+
 static void test_config_keys(void **state)
 {
     (void)state;
@@ -481,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_left_behind_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_facts_and_record, setup, teardown),
         cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
