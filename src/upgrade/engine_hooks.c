@@ -40,12 +40,15 @@ int journal_hooks_run(const struct hooks *h, struct journal *j, enum hook_point 
     if (runs)
         json_array_extend(runs, mine);
     json_decref(mine);
-    json_t *points = json_object_get(doc, "hook_points");
-    if (!json_is_object(points)) {
-        points = json_object();
-        json_object_set_new(doc, "hook_points", points);
+    /* A point cut short by an interruption is not reached: a resume runs it again. */
+    if (!(h && h->interrupted && h->interrupted())) {
+        json_t *points = json_object_get(doc, "hook_points");
+        if (!json_is_object(points)) {
+            points = json_object();
+            json_object_set_new(doc, "hook_points", points);
+        }
+        json_object_set_new(points, hook_point_name(p), json_string(rc == 0 ? "ok" : veto ? "vetoed" : "failed"));
     }
-    json_object_set_new(points, hook_point_name(p), json_string(rc == 0 ? "ok" : veto ? "vetoed" : "failed"));
     struct tu_err se;
     if (journal_save(j, &se) < 0 && h && h->errout)
         fprintf(h->errout, "warning: cannot record the %s hooks in the journal: %s\n", hook_point_name(p), se.msg);

@@ -275,7 +275,10 @@ int hooks_open(struct hooks *h, const char *dir, int explicit, long timeout_s, F
         return tu_err_set(err, TU_ERR_USAGE, "the hooks directory '%s' is not a directory", dir);
     if (hooks_check_owner(dir, err) < 0 || check_ancestors(dir, err) < 0)
         return -1;
-    h->dir = xstrdup(dir);
+    /* Absolute: a hook runs in "/", and resume may run from another directory. */
+    h->dir = realpath(dir, NULL);
+    if (!h->dir)
+        return tu_err_set(err, TU_ERR_IO, "cannot resolve the hooks directory '%s': %s", dir, strerror(errno));
     /* Everything is looked at before anything runs: an unsafe post-upgrade hook
      * refuses the upgrade now, not once it is done. */
     for (int p = 0; p < HOOK_NPOINTS; p++) {

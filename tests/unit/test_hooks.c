@@ -495,6 +495,31 @@ static void test_journal_facts_and_record(void **state)
     hooks_close(&h);
 }
 
+/* A relative --hooks-dir works, though hooks run in "/". */
+static void test_relative_dir(void **state)
+{
+    struct fx *f = *state;
+    char *b = xasprintf("echo ran >'%s/rel'", f->scratch);
+    hook(f, "pre-finalize", 0755, b);
+    free(b);
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(f->scratch), 0);
+    struct hooks h;
+    struct tu_err e;
+    int rc = hooks_open(&h, "hooks", 1, 0, f->errout, &e);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(rc, 0);
+    assert_true(h.dir[0] == '/');
+    assert_int_equal(hooks_run(&h, HOOK_PRE_FINALIZE, &facts, 1, NULL, &e), 0);
+    char *p = xasprintf("%s/rel", f->scratch);
+    char *got = tt_read_file(p);
+    assert_string_equal(got, "ran\n");
+    free(got);
+    free(p);
+    hooks_close(&h);
+}
+
 static void test_config_keys(void **state)
 {
     (void)state;
@@ -527,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_facts_and_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relative_dir, setup, teardown),
         cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
