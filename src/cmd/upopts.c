@@ -63,11 +63,12 @@ int upopts_hooks(struct tu_ctx *ctx, const char *cmd, const char *dir_flag, cons
     *dir = d;
     long t = ctx->cfg.hook_timeout;
     if (timeout_flag) {
-        int rc = upopts_seconds(ctx, cmd, "hook-timeout", timeout_flag, 3600, &t);
-        if (rc)
-            return rc;
-        if (t < 1)
-            return cmd_usage_error(ctx, cmd, "--hook-timeout takes 1 to 3600 seconds");
+        char *end;
+        errno = 0;
+        t = strtol(timeout_flag, &end, 10);
+        if (errno || end == timeout_flag || *end || t < 1 || t > 3600)
+            return cmd_usage_error(ctx, cmd, "--hook-timeout takes a number of seconds from 1 to 3600, not '%.20s'",
+                                   timeout_flag);
     }
     *timeout_s = t;
     return 0;
