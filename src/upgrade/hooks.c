@@ -443,6 +443,9 @@ static void child(const char *path, char *const *env, int devnull, int out_w, in
         (void)w;
         _exit(127);
     }
+    /* dup2 onto the same descriptor keeps close-on-exec: clear it. */
+    for (int fd = 0; fd < 3; fd++)
+        fcntl(fd, F_SETFD, 0);
     close_from_3(exec_w);
     char *argv[2];
     argv[0] = (char *)(uintptr_t)path; /* execve's prototype, not a write */
