@@ -7,12 +7,14 @@
 #include "cmd/upopts.h"
 #include "upgrade/finalize.h"
 
-enum { O_REGISTRY, O_STACK, O_DELETE, O_KEEP, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON };
+enum { O_REGISTRY, O_STACK, O_DELETE, O_KEEP, O_HOOKS_DIR, O_HOOK_TIMEOUT, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON };
 static const struct opt_spec opts[] = {
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
     [O_STACK] = {"stack", 0, "NAME", "the stack, when the host has several"},
     [O_DELETE] = {"delete-old-indices", 0, NULL, "also delete the old release's Elasticsearch indices"},
     [O_KEEP] = {"keep-images", 0, "N", "keep the images of N releases: the live one and those before it (default 2)"},
+    [O_HOOKS_DIR] = {"hooks-dir", 0, "DIR", "operator hooks (else TRACUP_HOOKS_DIR, the config, /etc/tracup/hooks.d)"},
+    [O_HOOK_TIMEOUT] = {"hook-timeout", 0, "SECONDS", "how long one hook may run (default 60, at most 3600)"},
     [O_ADMIN_EMAIL] = {"admin-email", 0, "EMAIL", "the live release's admin (else TRACUP_ADMIN_EMAIL)"},
     [O_ADMIN_PW_FILE] = {"admin-password-file", 0, "FILE", "its password (else TRACUP_ADMIN_PASSWORD)"},
     [O_YES] = {"yes", 'y', NULL, "do not ask"},
@@ -120,6 +122,9 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     if (rc)
         return rc;
     fo.keep_images = (int)keep;
+    if ((rc = upopts_hooks(ctx, "finalize", o->value[O_HOOKS_DIR], o->value[O_HOOK_TIMEOUT], &fo.hooks_dir,
+                           &fo.hook_timeout_s)))
+        return rc;
     /* Read whenever given: a finalize cut short may have indices left to delete. */
     rc = fo.delete_indices ? upopts_admin_required(ctx, "finalize", o->value[O_ADMIN_EMAIL], o->value[O_ADMIN_PW_FILE],
                                                    "--delete-old-indices deletes through the live release's api", &uo)
@@ -169,7 +174,8 @@ const struct cmd_entry cmd_finalize_entry = {
                    "Elasticsearch whatever the api left; never the live release's indices, nor any\n"
                    "release a container still uses. It prints exactly what goes and asks for the old\n"
                    "release's version unless --yes; the history records every index deleted with its\n"
-                   "documents. A finalize cut short completes when run again.",
+                   "documents. A finalize cut short completes when run again. A pre-finalize hook\n"
+                   "that fails stops it once confirmed, before anything is removed.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

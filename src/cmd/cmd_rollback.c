@@ -7,10 +7,12 @@
 #include "cmd/upopts.h"
 #include "upgrade/journal.h"
 
-enum { O_REGISTRY, O_STACK, O_YES, O_JSON };
+enum { O_REGISTRY, O_STACK, O_HOOKS_DIR, O_HOOK_TIMEOUT, O_YES, O_JSON };
 static const struct opt_spec opts[] = {
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
     [O_STACK] = {"stack", 0, "NAME", "the stack, when the host has several"},
+    [O_HOOKS_DIR] = {"hooks-dir", 0, "DIR", "operator hooks (else TRACUP_HOOKS_DIR, the config, /etc/tracup/hooks.d)"},
+    [O_HOOK_TIMEOUT] = {"hook-timeout", 0, "SECONDS", "how long one hook may run (default 60, at most 3600)"},
     [O_YES] = {"yes", 'y', NULL, "do not ask"},
     [O_JSON] = {"json", 0, NULL, "one JSON object per event"},
     {NULL, 0, NULL, NULL},
@@ -57,9 +59,13 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     upopts_defaults(&uo);
     uo.json = ctx->json;
     uo.yes = o->set[O_YES];
+    int rc = upopts_hooks(ctx, "rollback", o->value[O_HOOKS_DIR], o->value[O_HOOK_TIMEOUT], &uo.hooks_dir,
+                          &uo.hook_timeout_s);
+    if (rc)
+        return rc;
     struct docker d;
     struct upctx u;
-    int rc = upopts_open_journaled(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u);
+    rc = upopts_open_journaled(ctx, o->value[O_REGISTRY], o->value[O_STACK], &d, &u);
     if (rc)
         return rc;
     struct tu_err err;
@@ -101,7 +107,8 @@ const struct cmd_entry cmd_rollback_entry = {
     .usage = "[--stack NAME] [--yes] [--json]",
     .description = "Starts blue's containers (recreating them from the snapshot if they were removed),\n"
                    "checks that blue answers with its version, gives it the traffic back, and removes\n"
-                   "the new release's containers (their logs are kept).",
+                   "the new release's containers (their logs are kept). A pre-rollback hook that\n"
+                   "fails stops it before anything changes.",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

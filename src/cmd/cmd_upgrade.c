@@ -7,7 +7,8 @@
 
 enum {
     O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT, O_SMOKE_INTERVAL,
-    O_OBSERVE, O_BLUE_STANDBY, O_MIGRATE_TIMEOUT, O_CHECKS, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON
+    O_OBSERVE, O_BLUE_STANDBY, O_MIGRATE_TIMEOUT, O_CHECKS, O_HOOKS_DIR, O_HOOK_TIMEOUT, O_ADMIN_EMAIL, O_ADMIN_PW_FILE,
+    O_YES, O_JSON
 };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
@@ -29,6 +30,8 @@ static const struct opt_spec opts[] = {
                                                  "rollback in about a second (not with --switch ports)"},
     [O_MIGRATE_TIMEOUT] = {"migrate-timeout", 0, "SECONDS", "how long the migration may take (default 3600)"},
     [O_CHECKS] = {"checks-dir", 0, "DIR", "executables run against the new release; any failure rolls back"},
+    [O_HOOKS_DIR] = {"hooks-dir", 0, "DIR", "operator hooks (else TRACUP_HOOKS_DIR, the config, /etc/tracup/hooks.d)"},
+    [O_HOOK_TIMEOUT] = {"hook-timeout", 0, "SECONDS", "how long one hook may run (default 60, at most 3600)"},
     [O_ADMIN_EMAIL] = {"admin-email", 0, "EMAIL", "the new release's admin (else TRACUP_ADMIN_EMAIL)"},
     [O_ADMIN_PW_FILE] = {"admin-password-file", 0, "FILE", "its password (else TRACUP_ADMIN_PASSWORD)"},
     [O_YES] = {"yes", 'y', NULL, "do not ask"},
@@ -78,6 +81,8 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
                             &uo.smoke_interval_ms)) ||
         (rc = upopts_seconds(ctx, "upgrade", "migrate-timeout", o->value[O_MIGRATE_TIMEOUT], 7 * 86400,
                              &uo.migrate_timeout_s)) ||
+        (rc = upopts_hooks(ctx, "upgrade", o->value[O_HOOKS_DIR], o->value[O_HOOK_TIMEOUT], &uo.hooks_dir,
+                           &uo.hook_timeout_s)) ||
         (rc = upopts_admin(ctx, "upgrade", o->value[O_ADMIN_EMAIL], o->value[O_ADMIN_PW_FILE], &uo)))
         return rc;
     if (uo.smoke_interval_ms < 50) {
@@ -114,7 +119,9 @@ const struct cmd_entry cmd_upgrade_entry = {
                    "stopped but kept at the end: 'tracup rollback' goes back to it until 'tracup finalize'\n"
                    "(with --blue-standby its api and gui keep running, so that takes about a second).\n"
                    "The admin account of the new release comes from TRACUP_ADMIN_EMAIL and\n"
-                   "TRACUP_ADMIN_PASSWORD (or --admin-password-file), never from the command line.",
+                   "TRACUP_ADMIN_PASSWORD (or --admin-password-file), never from the command line.\n"
+                   "Operator hooks run at pre-upgrade (after the checks, before the first change: a\n"
+                   "failure stops the upgrade, exit 1), post-switch and post-upgrade (failures warn).",
     .opts = opts,
     .min_args = 0,
     .max_args = 0,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "registry/auth.h"
 #include "tracardi/images.h"
@@ -43,6 +44,33 @@ int upopts_number(struct tu_ctx *ctx, const char *cmd, const char *opt, const ch
     if (errno || end == value || *end || n < 0 || n > max)
         return cmd_usage_error(ctx, cmd, "--%s takes a number of %s from 0 to %ld, not '%.20s'", opt, unit, max, value);
     *out = n;
+    return 0;
+}
+
+int upopts_hooks(struct tu_ctx *ctx, const char *cmd, const char *dir_flag, const char *timeout_flag, const char **dir,
+                 long *timeout_s)
+{
+    const char *env = getenv("TRACUP_HOOKS_DIR");
+    const char *d = dir_flag ? dir_flag : env && *env ? env : ctx->cfg.hooks_dir;
+    const char *from = dir_flag ? "--hooks-dir" : env && *env ? "TRACUP_HOOKS_DIR" : "the config's hooks_dir";
+    struct stat st;
+    if (d && (!*d || strlen(d) > 1024))
+        return cmd_usage_error(ctx, cmd, "%s must name a directory", from);
+    if (d && stat(d, &st) != 0)
+        return cmd_usage_error(ctx, cmd, "cannot read the hooks directory '%.200s' (%s): %s", d, from, strerror(errno));
+    if (d && !S_ISDIR(st.st_mode))
+        return cmd_usage_error(ctx, cmd, "the hooks directory '%.200s' (%s) is not a directory", d, from);
+    *dir = d;
+    long t = ctx->cfg.hook_timeout;
+    if (timeout_flag) {
+        char *end;
+        errno = 0;
+        t = strtol(timeout_flag, &end, 10);
+        if (errno || end == timeout_flag || *end || t < 1 || t > 3600)
+            return cmd_usage_error(ctx, cmd, "--hook-timeout takes a number of seconds from 1 to 3600, not '%.20s'",
+                                   timeout_flag);
+    }
+    *timeout_s = t;
     return 0;
 }
 

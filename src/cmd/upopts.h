@@ -18,6 +18,12 @@ int upopts_seconds(struct tu_ctx *ctx, const char *cmd, const char *opt, const c
 /* The same for another unit ("milliseconds"). */
 int upopts_number(struct tu_ctx *ctx, const char *cmd, const char *opt, const char *value, long max, const char *unit,
                   long *out);
+/* The operator hooks: --hooks-dir, else TRACUP_HOOKS_DIR, else the config's
+ * hooks_dir (*dir NULL: the default, or for resume the journaled run's); a
+ * directory named so must exist. --hook-timeout, else the config's hook_timeout
+ * (*timeout_s 0: the default). Returns 0 or an exit code (printed). */
+int upopts_hooks(struct tu_ctx *ctx, const char *cmd, const char *dir_flag, const char *timeout_flag, const char **dir,
+                 long *timeout_s);
 void upopts_defaults(struct up_opts *o);
 void upopts_free(struct up_opts *o);
 int upopts_exit(enum up_outcome outcome);

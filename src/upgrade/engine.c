@@ -15,6 +15,7 @@
 #include "tracardi/api.h"
 #include "tracardi/images.h"
 #include "upgrade/edge.h"
+#include "upgrade/engine_hooks.h"
 #include "upgrade/lock.h"
 #include "upgrade/phases.h"
 #include "upgrade/pin.h"
@@ -81,6 +82,10 @@ static void record_history(struct engine *e, const char *op, const char *result)
             if (jstr(im, "digest")) json_object_set_new(digests, jstr(im, "ref"), json_string(jstr(im, "digest")));
     }
     json_object_set_new(r, "digests", digests);
+    /* An upgrade's record has every hook run of it, also those before a resume. */
+    json_t *runs = strcmp(op, "upgrade") == 0 ? json_object_get(e->j.doc, "hooks") : e->hook_runs;
+    if (json_array_size(runs))
+        json_object_set(r, "hooks", runs);
     struct tu_err err;
     if (history_append(e->u, r, &err) < 0)
         engine_say(e, "history", "warning: %s", err.msg);
@@ -156,6 +161,55 @@ static void engine_free(struct engine *e)
     journal_free(&e->j);
     plan_free(&e->plan);
     free(e->upgrade_dir);
+    hooks_close(&e->hooks);
+    json_decref(e->hook_runs);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+/* A post hook: its failure is a warning (the runner prints it), never the outcome's. */
+static void post_hook(struct engine *e, enum hook_point p, const char *result)
+{
+    struct tu_err he;
+    tu_err_clear(&he);
+    if (engine_hook(e, p, result, 0, &he) < 0)
+        fprintf(stderr, "warning: %s\n", he.msg);
+}
+
+/* True when the journal shows phase begun (an upgrade from before hooks were journaled). */
+static int phase_seen(struct engine *e, const char *phase)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(e->j.doc, "phases"), i, p) if (jstr(p, "name") &&
+                                                                     strcmp(jstr(p, "name"), phase) == 0) return 1;
+    return 0;
+}
+
+/* pre-upgrade, once, after preflight and before the first change. Returns 0 to go
+ * on; else the upgrade ends not started (err). A resume past it does not run it again. */
+static int pre_upgrade(struct engine *e, struct tu_err *err)
+{
+    if (journal_hook_reached(&e->j, HOOK_PRE_UPGRADE) || phase_seen(e, "pull"))
+        return 0;
+    struct tu_err he;
+    tu_err_clear(&he);
+    if (engine_hook(e, HOOK_PRE_UPGRADE, NULL, 1, &he) == 0)
+        return 0;
+    json_object_set_new(e->j.doc, "not_started", json_string(he.msg));
+    journal_set_state(&e->j, "rolled_back", err);
+    record_history(e, "upgrade", "not started: a pre-upgrade hook said no");
+    tu_err_set(err, TU_ERR_REFUSED, "%s: the upgrade was not started", he.msg);
+    if (he.hint[0])
+        tu_err_hint(err, "%s", he.hint);
+    return -1;
+}
+
+/* Hooks after a phase completed, now or in the run a resume continues. */
+static void hooks_after(struct engine *e, const char *phase)
+{
+    if (strcmp(phase, "switch") == 0 && !journal_hook_reached(&e->j, HOOK_POST_SWITCH))
+        post_hook(e, HOOK_POST_SWITCH, "switched");
 }
 
 /* ---------------------------------------------------------------- running */
@@ -166,14 +220,18 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
     size_t n = build_steps(e, steps, 64);
     const char *kill_at = getenv("TRACUP_TEST_KILL_AT");
     for (size_t i = 0; i < n; i++) {
-        if (journal_phase_ok(&e->j, steps[i].name))
+        if (journal_phase_ok(&e->j, steps[i].name)) {
+            hooks_after(e, steps[i].name);
             continue;
+        }
         if (tu_interrupted()) {
             journal_set_state(&e->j, "interrupted", err);
             engine_say(e, steps[i].name, "interrupted before this phase; 'tracup resume' continues, "
                                          "'tracup rollback' goes back to blue");
             return UP_INTERRUPTED;
         }
+        if (strcmp(steps[i].name, "pull") == 0 && pre_upgrade(e, err) < 0)
+            return UP_REFUSED;
         if (journal_phase_begin(&e->j, steps[i].name, err) < 0) {
             tu_err_prefix(err, "cannot write the journal, stopping: ");
             return UP_FAILED_ATTENTION;
@@ -212,15 +270,24 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
                 return UP_REFUSED;
             }
             engine_say(e, "rollback", "rolling back to %s", jstr(json_object_get(e->j.doc, "from"), "version"));
+            /* An automatic rollback is for safety: a pre-rollback hook is told, it cannot stop it. */
+            struct tu_err he;
+            tu_err_clear(&he);
+            if (engine_hook(e, HOOK_PRE_ROLLBACK, NULL, 0, &he) != 0)
+                engine_say(e, "rollback", "%s; an automatic rollback goes on regardless", he.msg);
             struct tu_err re;
             tu_err_clear(&re);
             if (engine_rollback_steps(e, &re) < 0) {
                 journal_set_state(&e->j, "failed", &re);
                 engine_say(e, "rollback", "failed: %s", re.msg);
+                post_hook(e, HOOK_POST_ROLLBACK, "failed");
+                post_hook(e, HOOK_POST_UPGRADE, "failed");
                 record_history(e, "upgrade", "failed, needs attention");
                 tu_err_set(err, TU_ERR_REFUSED, "%s; the automatic rollback failed too: %s", pe.msg, re.msg);
                 return UP_FAILED_ATTENTION;
             }
+            post_hook(e, HOOK_POST_ROLLBACK, "rolled_back");
+            post_hook(e, HOOK_POST_UPGRADE, "rolled_back");
             record_history(e, "upgrade", "failed, rolled back");
             *err = pe;
             return UP_FAILED_ROLLED_BACK;
@@ -232,9 +299,11 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
         if (kl > 4 && strcmp(kill_at + kl - 4, ":end") == 0 && strncmp(kill_at, steps[i].name, kl - 4) == 0 &&
             steps[i].name[kl - 4] == '\0')
             raise(SIGKILL);
+        hooks_after(e, steps[i].name);
     }
     if (journal_set_state(&e->j, "done", err) < 0)
         return UP_FAILED_ATTENTION;
+    post_hook(e, HOOK_POST_UPGRADE, "done");
     record_history(e, "upgrade", "done");
     if (json_is_true(json_object_get(e->j.doc, "blue_standby")))
         engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) stands by: its api and gui run, its workers are "
@@ -310,6 +379,8 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                                       "and TRACUP_ADMIN_PASSWORD (or --admin-password-file)");
         goto out;
     }
+    if (engine_hooks_open(&e, 0, err) < 0)
+        goto out;
     /* The journal exists before anything changes; without it nothing runs. */
     char stamp[32];
     char *id = xasprintf("%s-%s-%s", time_compact_now(stamp, sizeof(stamp)), u->blue_v.text, e.plan.target.text);
@@ -362,6 +433,10 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                                                "migrate_timeout_s", (json_int_t)o->migrate_timeout_s, "checks_dir",
                                                o->checks_dir, "mysql_host", o->plan.mysql_host, "public_url",
                                                o->public_url));
+    json_t *jopts = json_object_get(doc, "opts");
+    if (e.hooks.dir)
+        json_object_set_new(jopts, "hooks_dir", json_string(e.hooks.dir));
+    json_object_set_new(jopts, "hook_timeout_s", json_integer(e.hooks.timeout_ms / 1000));
     char *pub = strcmp(sw, "edge") == 0 && u->edge ? stack_container_url(u->edge, EDGE_API_PORT)
               : strcmp(sw, "ports") == 0       ? engine_port_url(u->api->inspect, 80)
               : o->public_url                  ? xstrdup(o->public_url) : NULL;
@@ -448,6 +523,8 @@ enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *given, FIL
         goto out;
     }
     resume_opts(&o_local, given, json_object_get(e.j.doc, "opts"));
+    if (engine_hooks_open(&e, 1, err) < 0)
+        goto out;
     journal_set_state(&e.j, "running", err);
     engine_say(&e, "resume", "%s from phase %s", jstr(e.j.doc, "id"), journal_phase(&e.j));
     outcome = run_steps(&e, err);
@@ -481,11 +558,26 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
         tu_err_set(err, TU_ERR_REFUSED, "upgrade '%s' is already rolled back", jstr(e.j.doc, "id"));
         goto out;
     }
+    if (engine_hooks_open(&e, 0, err) < 0) {
+        err->kind = TU_ERR_REFUSED; /* nothing changed */
+        goto out;
+    }
+    struct tu_err he;
+    tu_err_clear(&he);
+    if (engine_hook(&e, HOOK_PRE_ROLLBACK, NULL, 1, &he) != 0) {
+        tu_err_set(err, TU_ERR_REFUSED, "%s: nothing was rolled back", he.msg);
+        if (he.hint[0])
+            tu_err_hint(err, "%s", he.hint);
+        record_history(&e, "rollback", "not started: a pre-rollback hook said no");
+        goto out;
+    }
     engine_say(&e, "rollback", "rolling back %s (state %s, phase %s)", jstr(e.j.doc, "id"), st, journal_phase(&e.j));
     if (engine_rollback_steps(&e, err) < 0) {
         journal_set_state(&e.j, "failed", err);
+        post_hook(&e, HOOK_POST_ROLLBACK, "failed");
         goto out;
     }
+    post_hook(&e, HOOK_POST_ROLLBACK, "rolled_back");
     record_history(&e, "rollback", "done");
     pin_follow_stack(&e);
     rc = 0;

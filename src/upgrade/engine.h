@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "upgrade/hooks.h"
 #include "upgrade/journal.h"
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
@@ -23,6 +24,8 @@ struct up_opts {
     const char *public_url;    /* --switch external: where to confirm the target answers */
     int blue_standby;          /* blue's api and gui keep running after done, for a fast rollback */
     const char *stop_after;    /* test hook: stop (as if killed) once this phase began */
+    const char *hooks_dir;     /* operator hooks the operator named, or NULL (resume: the journaled, else the default) */
+    long hook_timeout_s;       /* per hook; 0: the journaled run's (resume), else the default */
 };
 
 enum up_outcome {
@@ -43,6 +46,8 @@ struct engine {
     char *upgrade_dir;        /* <stack dir>/upgrades/<id> */
     long t0_ms;
     int daemon_restarted;     /* a phase saw the daemon start containers again */
+    struct hooks hooks;       /* operator hooks (engine_hooks.h) */
+    json_t *hook_runs;        /* the hook runs of this command, for the history */
 };
 
 /* Starts a new upgrade (takes the lock, writes the journal, runs every phase). */

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "docker/objects.h"
 #include "elastic/indexname.h"
 #include "tracardi/api.h"
 #include "tracardi/releases.h"
 #include "upgrade/cleanup.h"
 #include "upgrade/engine.h"
+#include "upgrade/engine_hooks.h"
 #include "upgrade/indices.h"
 #include "upgrade/journal.h"
 #include "upgrade/lock.h"
@@ -208,6 +210,9 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
         return -1;
     struct journal j;
     memset(&j, 0, sizeof(j));
+    struct hooks hk;
+    memset(&hk, 0, sizeof(hk));
+    json_t *runs = json_array();
     int rc = -1;
     int r = journal_load(&j, u->journal_path, err);
     if (r != 0) {
@@ -221,11 +226,30 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
         /* Confirmed before it was cut short: the journaled plan completes. */
         json_incref(plan);
     } else if (strcmp(st, "done") == 0) {
+        if (hooks_open(&hk, o->hooks_dir, o->hooks_dir != NULL, o->hook_timeout_s, NULL, err) < 0)
+            goto out;
+        hk.interrupted = tu_interrupted;
         if (finalize_plan(u, o, j.doc, &plan, err) < 0)
             goto out;
         if (!confirm(ud, plan)) {
             *result = plan;
             rc = 1;
+            goto out;
+        }
+        /* Confirmed: the operator's hooks have the last word before anything goes. */
+        struct tu_err he;
+        tu_err_clear(&he);
+        if (journal_hooks_run(&hk, &j, HOOK_PRE_FINALIZE, NULL, 1, runs, &he) != 0) {
+            tu_err_set(err, TU_ERR_REFUSED, "%s: nothing was removed", he.msg);
+            if (he.hint[0])
+                tu_err_hint(err, "%s", he.hint);
+            json_t *rec = json_pack("{s:s,s:s?,s:s?,s:s?,s:s,s:O}", "operation", "finalize", "id", jstr(j.doc, "id"),
+                                    "from", jstr(plan, "from"), "to", jstr(plan, "to"), "result",
+                                    "not started: a pre-finalize hook said no", "hooks", runs);
+            struct tu_err hre;
+            history_append(u, rec, &hre);
+            json_decref(rec);
+            *result = plan;
             goto out;
         }
         char stamp[32];
@@ -300,6 +324,8 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
                             done, "removed_images", removed, "deleted_indices",
                             deleting ? json_object_get(plan, "deleted_indices") : json_null());
     json_object_set_new(rec, "deleted_documents", json_integer(deleting ? sum_docs(json_object_get(plan, "deleted_indices")) : 0));
+    if (json_array_size(runs))
+        json_object_set(rec, "hooks", runs);
     struct tu_err he;
     if (history_append(u, rec, &he) < 0)
         json_object_set_new(plan, "history_note", json_string(he.msg));
@@ -307,6 +333,8 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
     *result = plan;
     rc = 0;
 out:
+    hooks_close(&hk);
+    json_decref(runs);
     journal_free(&j);
     lock_release(&lock);
     return rc;

@@ -14,6 +14,8 @@ struct fin_opts {
     const char *admin_password;/* secret, borrowed */
     const char *release;       /* prune: VERSION or DB_VERSION */
     const char *tenant;        /* prune: when several tenants share the db_version */
+    const char *hooks_dir;     /* finalize: operator hooks, or NULL for the default */
+    long hook_timeout_s;       /* 0: the default */
 };
 
 /* Shown to the operator before anything changes; returns non-zero to go on.

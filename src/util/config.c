@@ -67,6 +67,16 @@ int tu_config_parse(struct tu_config *cfg, const char *text, const char *path, s
             if (parse_seconds(val, &cfg->connect_timeout) < 0)
                 rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: connect_timeout must be 1 to 86400 seconds", path,
                                 lineno);
+        } else if (strcmp(key, "hooks_dir") == 0) {
+            if (val[0] != '/' || strlen(val) > 1024) {
+                rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: hooks_dir must be an absolute path", path, lineno);
+                break;
+            }
+            free(cfg->hooks_dir);
+            cfg->hooks_dir = xstrdup(val);
+        } else if (strcmp(key, "hook_timeout") == 0) {
+            if (parse_seconds(val, &cfg->hook_timeout) < 0 || cfg->hook_timeout > 3600)
+                rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: hook_timeout must be 1 to 3600 seconds", path, lineno);
         } else {
             rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: unknown key '%.40s'", path, lineno, key);
         }
@@ -118,5 +128,6 @@ void tu_config_free(struct tu_config *cfg)
         return;
     free(cfg->path);
     free(cfg->registry);
+    free(cfg->hooks_dir);
     memset(cfg, 0, sizeof(*cfg));
 }

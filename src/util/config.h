@@ -12,6 +12,8 @@ struct tu_config {
     char *registry;       /* image prefix, or NULL */
     long stall_timeout;   /* seconds; 0 = default */
     long connect_timeout; /* seconds; 0 = default */
+    char *hooks_dir;      /* operator hooks (an absolute path), or NULL */
+    long hook_timeout;    /* seconds per hook; 0 = default */
 };
 
 /* Reads $TRACUP_CONFIG, else the default path when it exists. A file named by
