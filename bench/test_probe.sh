@@ -55,7 +55,8 @@ check() {
 
 # jcheck DESCRIPTION FILE JQ-EXPRESSION: passes when the expression is true for the file.
 jcheck() {
-    if jq -e "$3" "$2" >/dev/null 2>&1; then
+    # -s: an empty file is not a pass (jq -e exits 0 when there is no JSON at all).
+    if [ -s "$2" ] && jq -e "$3" "$2" >/dev/null 2>&1; then
         pass "$1"
     else
         fail "$1"

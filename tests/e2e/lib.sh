@@ -89,6 +89,14 @@ tb_require_daemon() {
     return 0
 }
 
+# tb_jqe JQ-ARGS…: jq -e that also fails on empty input (jq 1.6 exits 0 when the
+# file or pipe holds no JSON at all, so an empty output would pass a check).
+tb_jqe() {
+    local out
+    out=$(jq -e "$@" 2>/dev/null) || return 1
+    [ -n "$out" ]
+}
+
 # tb_http_code URL [curl args…]: the status code, 000 when nothing answered.
 tb_http_code() {
     local url=$1; shift

@@ -24,7 +24,7 @@ OUT=$WORK/out ERR=$WORK/err
 FROM=0.8.1 TO=0.8.2
 SEED=5
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 
 # ------------------------------------------------------------------ helpers
 

@@ -22,7 +22,7 @@ export TRACUP_ADMIN_PASSWORD=green-secret-1
 FAULTS=${TB_FAULT_LIST:-unhealthy crash migration-fail migration-short}
 SEED_DOCS=5
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 # tb_compose_up with up to three tries: a free port picked at random can be taken by
 # another process's connection before docker binds it ("address already in use").
 compose_up() {  # PROJECT VERSION

@@ -28,7 +28,7 @@ P=${TB_E2E_PREFIX}fenv
 tb_cleanup_add "tb_compose_down '$P'"
 tb_cleanup_add "docker ps -aq --filter label=tracup.stack=$P | xargs -r docker rm -f >/dev/null 2>&1"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 declare -A MATRIX
 FAULTS=()
 outcome() { FAULTS+=("$1"); MATRIX[$1]=$2; }

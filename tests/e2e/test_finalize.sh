@@ -37,7 +37,7 @@ REG=$TB_REGISTRY/finpfx
 tb_cleanup_add "tb_compose_down '$P'"
 tb_cleanup_add "docker rm -f '$P-old080' '$P-keepgui' >/dev/null 2>&1"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 tu() { local cmd=$1; shift; "$TRACUP" "$cmd" --registry "$REG" --stack "$P" "$@"; }
 ES() { curl -s --max-time 10 "$@"; }
 cat_json() { ES "$TB_ELASTIC_URL/_cat/indices?format=json&expand_wildcards=all"; }

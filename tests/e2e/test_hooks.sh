@@ -38,7 +38,7 @@ mkdir -m 0755 "$HOOKS" "$VETO"
 P=${TB_E2E_PREFIX}hooks
 tb_cleanup_add "tb_compose_down '$P'"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 tu() { local cmd=$1; shift; "$TRACUP" "$cmd" --registry "$TB_REGISTRY" --stack "$P" "$@"; }
 version_at() { curl -s --max-time 3 "$1/info/version" | jq -r . 2>/dev/null; }
 greens() { docker ps -aq --filter "label=tracup.stack=$P" --filter label=tracup.color=green; }

@@ -22,7 +22,7 @@ export TRACUP_STATE_DIR=$WORK/state TRACUP_ADMIN_EMAIL=$TB_ADMIN_EMAIL
 TRACUP_ADMIN_PASSWORD=green-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRACUP_ADMIN_PASSWORD
 OUT=$WORK/out ERR=$WORK/err
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 P=${TB_E2E_PREFIX}pin
 tb_cleanup_add "tb_compose_down '$P'"
 

@@ -28,7 +28,7 @@ export TRACUP_ADMIN_EMAIL=$TB_ADMIN_EMAIL
 export TRACUP_ADMIN_PASSWORD=green-secret-1
 mkdir -p "$TRACUP_STATE_DIR"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 # tb_compose_up with up to three tries: a free port picked at random can be taken by
 # another process's connection before docker binds it ("address already in use").
 compose_up() {  # PROJECT VERSION

@@ -58,7 +58,7 @@ HELPER
 chmod 755 "$WORK/helper/bin/docker-credential-tbsec"
 printf '{"credHelpers":{"%s":"tbsec"}}\n' "$TB_REGISTRY_AUTH" >"$WORK/dcfg/config.json"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 version_at() { curl -s --max-time 3 "$1/info/version" | jq -r . 2>/dev/null; }
 mode_of() { stat -c %a "$1" 2>/dev/null; }
 es() { local path=$1; shift; curl -s --max-time 30 -K "$ES_CURL" "$@" "$TB_ELASTIC_URL$path"; }

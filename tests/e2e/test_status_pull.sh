@@ -26,7 +26,7 @@ registry_digest() {  # REGISTRY REPO TAG [curl auth args]
 }
 # Image ids of everything from a registry, to prove a failed pull changed nothing.
 images_of() { docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep "^$1/" | sort; }
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 quiet() { "$@" >/dev/null 2>&1; }
 untag() { local r; for r in "$@"; do docker rmi "$r" >/dev/null 2>&1 || true; done; }
 no_secret() {  # FILE...: the registry password appears nowhere

@@ -19,7 +19,7 @@ export TRACUP_STATE_DIR=$WORK/state TRACUP_ADMIN_EMAIL=$TB_ADMIN_EMAIL
 TRACUP_ADMIN_PASSWORD=green-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export TRACUP_ADMIN_PASSWORD
 OUT=$WORK/out ERR=$WORK/err
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 version_at() { curl -s --max-time 3 "$1/info/version" | tr -d '"'; }
 
 # probe_start URL NAME / probe_stop NAME: a bounded load through the public endpoint.

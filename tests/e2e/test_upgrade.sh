@@ -39,7 +39,7 @@ tb_cleanup_add "tb_compose_down '$P1'"
 tb_cleanup_add "tb_compose_down '$P2'"
 tb_cleanup_add "tb_compose_down '$P3'"
 
-jqe() { jq -e "$@" >/dev/null; }
+jqe() { tb_jqe "$@"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # tracup against one stack of the test bed; upgrade with short observe and smoke windows.
