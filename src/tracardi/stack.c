@@ -106,19 +106,39 @@ int stack_discover(struct docker *d, const char *prefix, struct stack_list *out,
 
     /* First pass: which groups hold a Tracardi image? */
     json_t *tracardi_groups = json_object();
+    /* A container whose image tag moved on (a newer pull of the same tag) is listed
+     * with the image's id: what it was created from is in its Config.Image. */
+    json_t *inspected = json_object();
+    int rc = 0;
     size_t i;
     json_t *c;
     json_array_foreach(list, i, c) {
         const char *img = json_string_value(json_object_get(c, "Image"));
+        const char *id = json_string_value(json_object_get(c, "Id"));
         const char *name, *kind;
         group_of(c, &name, &kind);
+        if (tracardi_image_role(img, prefix, NULL) == ROLE_OTHER && img && id && strncmp(img, "sha256:", 7) == 0 &&
+            !json_object_get(tracardi_groups, name)) {
+            json_t *ins = NULL;
+            struct tu_err e;
+            if (docker_container_inspect(d, id, &ins, &e) < 0) {
+                if (e.kind == TU_ERR_NOT_FOUND)
+                    continue;
+                *err = e;
+                rc = -1;
+                break;
+            }
+            json_object_set_new(inspected, id, ins);
+            img = json_string_value(json_object_get(json_object_get(ins, "Config"), "Image"));
+        }
         if (tracardi_image_role(img, prefix, NULL) != ROLE_OTHER)
             json_object_set_new(tracardi_groups, name, json_true());
     }
 
     json_t *image_cache = json_object();
-    int rc = 0;
     json_array_foreach(list, i, c) {
+        if (rc < 0)
+            break;
         const char *name, *kind;
         group_of(c, &name, &kind);
         if (!json_object_get(tracardi_groups, name))
@@ -126,9 +146,9 @@ int stack_discover(struct docker *d, const char *prefix, struct stack_list *out,
         const char *id = json_string_value(json_object_get(c, "Id"));
         if (!id)
             continue;
-        json_t *ins = NULL;
+        json_t *ins = json_incref(json_object_get(inspected, id));
         struct tu_err e;
-        if (docker_container_inspect(d, id, &ins, &e) < 0) {
+        if (!ins && docker_container_inspect(d, id, &ins, &e) < 0) {
             if (e.kind == TU_ERR_NOT_FOUND)
                 continue;  /* removed between the list and now */
             *err = e;
@@ -170,6 +190,7 @@ int stack_discover(struct docker *d, const char *prefix, struct stack_list *out,
         fill_image(d, sc, image_cache);
     }
     json_decref(image_cache);
+    json_decref(inspected);
     json_decref(tracardi_groups);
     json_decref(list);
     if (rc < 0)

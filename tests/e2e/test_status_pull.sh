@@ -154,6 +154,29 @@ tb_check "a failing credential helper stops the pull before it starts" \
   bash -c "[ $rc = 1 ] && grep -q 'docker-credential-tbfail' '$ERR' && grep -q 'exit status 7' '$ERR'"
 tb_check "…and nothing was pulled" bash -c "! docker image inspect '$AREF' >/dev/null 2>&1"
 
+echo "--- a stack whose image tag moved on"
+# The daemon lists a container by its image's id once the tag it was created from points
+# at another image (a newer pull of the same tag); the stack must still be found.
+MREG=$TB_REGISTRY/${TB_E2E_PREFIX}moved
+MP=${TB_E2E_PREFIX}moved
+docker tag "$TB_REGISTRY/tracardi/tracardi-api:0.8.1" "$MREG/tracardi/tracardi-api:0.8.1" &&
+  docker tag "$TB_REGISTRY/tracardi/tracardi-gui:0.8.1" "$MREG/tracardi/tracardi-gui:0.8.1" ||
+  tb_fail "tagging the moved-tag images"
+tb_cleanup_add "docker rmi '$MREG/tracardi/tracardi-api:0.8.1' '$MREG/tracardi/tracardi-gui:0.8.1'"
+tb_cleanup_add "docker rm -f '${MP}_api_1' '${MP}_gui_1'"
+quiet docker create --name "${MP}_api_1" --label com.docker.compose.project="$MP" \
+  --label com.docker.compose.service=api "$MREG/tracardi/tracardi-api:0.8.1"
+quiet docker create --name "${MP}_gui_1" --label com.docker.compose.project="$MP" \
+  --label com.docker.compose.service=gui "$MREG/tracardi/tracardi-gui:0.8.1"
+# Both tags move to other images: nothing in the list names a Tracardi image any more.
+quiet docker tag "$TB_REGISTRY/tracardi/tracardi-api:0.8.2" "$MREG/tracardi/tracardi-api:0.8.1"
+quiet docker tag "$TB_REGISTRY/tracardi/tracardi-gui:0.8.2" "$MREG/tracardi/tracardi-gui:0.8.1"
+tb_check "the daemon now lists both containers by image id" \
+  bash -c "[ \$(docker ps -a --filter name='${MP}_' --format '{{.Image}}' | grep -cE '^(sha256:)?[0-9a-f]{12,64}\$') = 2 ]"
+"$TRACUP" status --registry "$MREG" --stack "$MP" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "status still finds the stack, the api by what it was created from" bash -c \
+  "[ $rc = 0 ] && jq -e '[.stacks[] | select(.name == \"$MP\") | .containers[] | select(.role == \"api\") | .tag] == [\"0.8.1\"]' '$OUT' >/dev/null"
+
 echo "--- bad input"
 "$TRACUP" pull --to latest --registry "$TB_REGISTRY" >"$OUT" 2>"$ERR"; rc=$?
 tb_check "--to latest is refused (exit 2)" bash -c "[ $rc = 2 ] && grep -q \"'latest' is not a version\" '$ERR'"
