@@ -66,6 +66,7 @@ extern const struct cmd_entry cmd_adopt_entry;
 extern const struct cmd_entry cmd_finalize_entry;
 extern const struct cmd_entry cmd_indices_entry;
 extern const struct cmd_entry cmd_prune_entry;
+extern const struct cmd_entry cmd_bundle_entry;
 
 /* Parses argv and runs the command; returns the exit code. */
 int cmd_main(int argc, char **argv);
