@@ -59,19 +59,31 @@ int bundle_record_save(const struct bundle_manifest *m, const char *loaded_at, s
     if (r == 1)
         doc = json_pack("{s:i,s:[]}", "format", 1, "loads");
     json_t *loads = json_object_get(doc, "loads");
-    /* One entry per release and registry: the newest load wins. */
-    for (size_t i = json_array_size(loads); i-- > 0;) {
-        json_t *l = json_array_get(loads, i);
-        const char *rel = jstr(l, "release"), *reg = jstr(l, "registry");
-        if (rel && reg && strcmp(rel, m->release) == 0 && strcmp(reg, m->registry) == 0)
-            json_array_remove(loads, i);
-    }
-    while (json_array_size(loads) >= 32)
-        json_array_remove(loads, 0);
     json_t *imgs = json_array();
     for (size_t i = 0; i < m->n; i++)
         json_array_append_new(imgs, json_pack("{s:s,s:s,s:s,s:s}", "role", m->img[i].role, "name", m->img[i].name,
                                               "digest", m->img[i].digest, "image_id", m->img[i].image_id));
+    /* One entry per release and registry: the newest load of a role wins; roles an
+     * earlier bundle of the release loaded and this one has not stay on record. */
+    for (size_t i = json_array_size(loads); i-- > 0;) {
+        json_t *l = json_array_get(loads, i);
+        const char *rel = jstr(l, "release"), *reg = jstr(l, "registry");
+        if (!rel || !reg || strcmp(rel, m->release) != 0 || strcmp(reg, m->registry) != 0)
+            continue;
+        size_t k;
+        json_t *old;
+        json_array_foreach(json_object_get(l, "images"), k, old) {
+            const char *role = jstr(old, "role");
+            int newer = 0;
+            for (size_t n = 0; role && n < m->n; n++)
+                newer |= strcmp(m->img[n].role, role) == 0;
+            if (role && !newer && json_array_size(imgs) < BUNDLE_MAX_IMAGES)
+                json_array_append(imgs, old);
+        }
+        json_array_remove(loads, i);
+    }
+    while (json_array_size(loads) >= 32)
+        json_array_remove(loads, 0);
     json_array_append_new(loads, json_pack("{s:s,s:s,s:s,s:s,s:o}", "release", m->release, "registry", m->registry,
                                            "loaded_at", loaded_at, "created", m->created, "images", imgs));
     char *text = json_dumps(doc, JSON_INDENT(2));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -577,6 +578,70 @@ static void test_verify(void **state)
     fixture_free(&f);
 }
 
+/* ---------------------------------------------------------------- the record */
+
+static void test_record(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *sd = xasprintf("%s/state", dir);
+    tt_env_set("TRACUP_STATE_DIR", sd);
+    json_t *j = good_manifest_json();
+    struct bundle_manifest m;
+    struct tu_err err;
+    tu_err_clear(&err);
+    assert_int_equal(parse_json(j, &m, &err), 0);
+    json_t *rec = NULL;
+    assert_int_equal(bundle_record_find(REG, "0.8.2", &rec, &err), 1);
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T08:00:00Z", &err), 0);
+    char *path = bundle_record_path();
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* A later bundle of the same release with only gui, of another image id: gui is
+     * replaced, api stays on record. */
+    bundle_manifest_free(&m);
+    json_array_remove(json_object_get(j, "images"), 0);
+    json_object_set_new(img0(j), "image_id",
+                        json_string("sha256:4444444444444444444444444444444444444444444444444444444444444444"));
+    assert_int_equal(parse_json(j, &m, &err), 0);
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T09:00:00Z", &err), 0);
+    assert_int_equal(bundle_record_find(REG, "0.8.2", &rec, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "loaded_at")), "2026-11-22T09:00:00Z");
+    json_t *imgs = json_object_get(rec, "images");
+    assert_int_equal(json_array_size(imgs), 2);
+    int saw_api = 0, saw_gui = 0;
+    size_t i;
+    json_t *im;
+    json_array_foreach(imgs, i, im) {
+        const char *role = json_string_value(json_object_get(im, "role"));
+        const char *id = json_string_value(json_object_get(im, "image_id"));
+        if (strcmp(role, "api") == 0)
+            saw_api = strcmp(id, "sha256:" H2) == 0;
+        if (strcmp(role, "gui") == 0)
+            saw_gui = strcmp(id, "sha256:4444444444444444444444444444444444444444444444444444444444444444") == 0;
+    }
+    assert_true(saw_api && saw_gui);
+    json_decref(rec);
+    /* Another registry or release has no record. */
+    assert_int_equal(bundle_record_find("127.0.0.1:5000", "0.8.2", &rec, &err), 1);
+    assert_int_equal(bundle_record_find(REG, "0.8.1", &rec, &err), 1);
+    /* A record that is not tracup's is an error, not an empty record. */
+    char *junk = tt_write_file(sd, "bundles.json", "[1,2]", 0600);
+    assert_int_equal(bundle_record_find(REG, "0.8.2", &rec, &err), -1);
+    assert_non_null(strstr(err.msg, "is not what tracup writes"));
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T10:00:00Z", &err), -1);
+    free(junk);
+    bundle_manifest_free(&m);
+    json_decref(j);
+    free(path);
+    tt_env_restore();
+    tt_rmtree(dir);
+    free(sd);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_manifest_bad),   cmocka_unit_test(test_manifest_text),
         cmocka_unit_test(test_sums),           cmocka_unit_test(test_load_stream),
         cmocka_unit_test(test_unreachable),    cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
