@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev
-  valgrind curl jq ca-certificates redis-server strace
+  valgrind curl jq ca-certificates redis-server strace zstd xz-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do
