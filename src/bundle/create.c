@@ -297,7 +297,7 @@ int bundle_create(struct docker *d, const struct bundle_create_opts *o, struct b
 
     struct stat st;
     if (!o->force && lstat(o->file, &st) == 0) {
-        tu_err_set(err, TU_ERR_REFUSED, "'%s' exists", o->file);
+        tu_err_set(err, TU_ERR_USAGE, "'%s' exists", o->file);
         tu_err_hint(err, "choose another file, or --force to replace it");
         goto out;
     }

@@ -298,6 +298,9 @@ static int load_member(struct docker *d, struct archive *a, const char *file, co
     struct load_result lr;
     load_result_init(&lr);
     long st = docker_upload(d, "/images/load?quiet=1", "application/x-tar", read_source, &s, on_load_line, &lr, err);
+    if (tu_interrupted())
+        return tu_err_set(err, TU_ERR_IO, "interrupted while loading member '%s'; images loaded before it stay, "
+                                          "nothing was recorded", bi->member);
     if (s.mismatch)
         return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' changed since it was verified", file,
                           bi->member);

@@ -122,8 +122,7 @@ static int run_create(struct tu_ctx *ctx, const struct cmd_opts *o)
             fprintf(ctx->errout, "error: interrupted; no bundle was written\n");
             return TU_EXIT_INTERRUPTED;
         }
-        return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE || err.kind == TU_ERR_REFUSED ? TU_EXIT_USAGE
-                                                                                          : TU_EXIT_ERROR);
+        return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_ERROR);
     }
     docker_cleanup(&d);
     if (ctx->json) {
