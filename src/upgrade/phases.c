@@ -183,9 +183,9 @@ int phase_pull(struct engine *e, size_t hop, struct tu_err *err)
                 char *pin = offline_pin(e->u->d, im, err);
                 if (!pin)
                     goto out;
+                const char *at = jstr(json_object_get(json_object_get(e->j.doc, "plan"), "offline"), "loaded_at");
                 engine_say(e, "pull", "offline: %s is image %s from the bundle loaded at %s", pin,
-                           jstr(im, "image_id"), jstr(json_object_get(e->plan.doc, "offline"), "loaded_at") ?
-                           jstr(json_object_get(e->plan.doc, "offline"), "loaded_at") : "(see the bundle record)");
+                           jstr(im, "image_id"), at ? at : "(see the bundle record)");
                 free(pin);
                 continue;
             }
