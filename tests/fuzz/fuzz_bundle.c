@@ -57,8 +57,10 @@ static void name(const uint8_t *data, size_t size)
 {
     char *s = fuzz_cstr(data, size);
     enum bundle_member k = bundle_member_kind(s);
-    if (k != BM_UNSAFE && (s[0] == '/' || strstr(s, "..") == s || strstr(s, "/../") || strchr(s, '\\') ||
-                           strlen(s) > 64))
+    size_t n = strlen(s);
+    int dotdot = strcmp(s, "..") == 0 || strncmp(s, "../", 3) == 0 || strstr(s, "/../") ||
+                 (n >= 3 && strcmp(s + n - 3, "/..") == 0);
+    if (k != BM_UNSAFE && (s[0] == '/' || dotdot || strchr(s, '\\') || n > 64 || n == 0))
         fuzz_fail("'%s' passed as a safe member name", s);
     free(s);
 }
