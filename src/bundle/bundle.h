@@ -36,9 +36,11 @@ int bundle_create(struct docker *d, const struct bundle_create_opts *o, struct b
  * reaches the daemon. The error names the member that failed. */
 int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, struct tu_err *err);
 
-/* bundle_verify, then streams each image into POST /images/load, checks each
- * image's id and tag, and records the load in the state directory. */
-int bundle_load(struct docker *d, const char *file, FILE *progress, struct bundle_manifest *m, char **record_path,
-                struct tu_err *err);
+/* Pass 2, after bundle_verify filled m: streams each image member into
+ * POST /images/load (each member is hashed again as it is sent and must match),
+ * checks each image's id and tag, and records the load in the state directory
+ * (*record_path, the caller frees). */
+int bundle_load(struct docker *d, const char *file, FILE *progress, const struct bundle_manifest *m,
+                char **record_path, struct tu_err *err);
 
 #endif

@@ -159,6 +159,16 @@ static int save_image(struct docker *d, const struct pull_job *job, const char *
     return 0;
 }
 
+/* libarchive's message, with the system's reason when it has one. */
+static int archive_fail(struct archive *a, struct tu_err *err, const char *name)
+{
+    int e = archive_errno(a);
+    const char *m = archive_error_string(a) ? archive_error_string(a) : "write error";
+    if (e > 0)
+        return tu_err_set(err, TU_ERR_IO, "writing member '%s': %s (%s)", name, m, strerror(e));
+    return tu_err_set(err, TU_ERR_IO, "writing member '%s': %s", name, m);
+}
+
 static struct archive_entry *entry_for(const char *name, uint64_t size)
 {
     struct archive_entry *en = archive_entry_new();
@@ -176,7 +186,7 @@ static int add_bytes(struct archive *a, const char *name, const char *data, size
     int ok = archive_write_header(a, en) == ARCHIVE_OK && archive_write_data(a, data, len) == (la_ssize_t)len;
     archive_entry_free(en);
     if (!ok)
-        return tu_err_set(err, TU_ERR_IO, "writing member '%s': %s", name, archive_error_string(a));
+        return archive_fail(a, err, name);
     return 0;
 }
 
@@ -187,7 +197,7 @@ static int add_file(struct archive *a, const char *name, const char *role, const
     int hr = archive_write_header(a, en);
     archive_entry_free(en);
     if (hr != ARCHIVE_OK)
-        return tu_err_set(err, TU_ERR_IO, "writing member '%s': %s", name, archive_error_string(a));
+        return archive_fail(a, err, name);
     if (lseek(sv->fd, 0, SEEK_SET) != 0)
         return tu_err_set(err, TU_ERR_IO, "rewinding the saved %s image: %s", role, strerror(errno));
     char *buf = xmalloc(CHUNK);
@@ -211,7 +221,7 @@ static int add_file(struct archive *a, const char *name, const char *role, const
         }
         sha256_update(&h, buf, (size_t)n);
         if (archive_write_data(a, buf, (size_t)n) != n) {
-            rc = tu_err_set(err, TU_ERR_IO, "writing member '%s': %s", name, archive_error_string(a));
+            rc = archive_fail(a, err, name);
             break;
         }
         done += (uint64_t)n;

@@ -329,17 +329,13 @@ static int load_member(struct docker *d, struct archive *a, const char *file, co
     return same ? 0 : -1;
 }
 
-int bundle_load(struct docker *d, const char *file, FILE *progress, struct bundle_manifest *m, char **record_path,
+int bundle_load(struct docker *d, const char *file, FILE *progress, const struct bundle_manifest *m, char **record_path,
                 struct tu_err *err)
 {
     *record_path = NULL;
-    if (bundle_verify(file, m, progress, err) < 0)
-        return -1;
     struct archive *a = open_bundle(file, err);
-    if (!a) {
-        bundle_manifest_free(m);
+    if (!a)
         return -1;
-    }
     int rc = -1;
     size_t loaded = 0;
     for (;;) {
@@ -377,7 +373,5 @@ int bundle_load(struct docker *d, const char *file, FILE *progress, struct bundl
     rc = 0;
 out:
     archive_read_free(a);
-    if (rc < 0)
-        bundle_manifest_free(m);
     return rc;
 }

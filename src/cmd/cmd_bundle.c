@@ -149,16 +149,28 @@ static int run_load(struct tu_ctx *ctx, const struct cmd_opts *o)
         if (o->set[i])
             return cmd_usage_error(ctx, "bundle", "--%s is for 'bundle create'", opts[i].name);
     const char *file = o->args[1];
-    struct docker d;
-    int rc = cmd_docker(ctx, &d);
-    if (rc)
-        return rc;
+    FILE *progress = ctx->quiet ? NULL : ctx->errout;
     struct tu_err err;
     tu_err_clear(&err);
     struct bundle_manifest m;
+    /* Pass 1 needs no daemon: a damaged bundle is refused before any is asked. */
+    if (bundle_verify(file, &m, progress, &err) < 0) {
+        if (tu_interrupted()) {
+            fprintf(ctx->errout, "error: %s\n", err.msg);
+            return TU_EXIT_INTERRUPTED;
+        }
+        return cmd_fail(ctx, &err, TU_EXIT_ERROR);
+    }
+    struct docker d;
+    int rc = cmd_docker(ctx, &d);
+    if (rc) {
+        bundle_manifest_free(&m);
+        return rc;
+    }
     char *record = NULL;
-    if (bundle_load(&d, file, ctx->quiet ? NULL : ctx->errout, &m, &record, &err) < 0) {
+    if (bundle_load(&d, file, progress, &m, &record, &err) < 0) {
         docker_cleanup(&d);
+        bundle_manifest_free(&m);
         if (tu_interrupted()) {
             fprintf(ctx->errout, "error: %s\n", err.msg);
             return TU_EXIT_INTERRUPTED;
