@@ -227,6 +227,14 @@ tb_check "load --json names the record and the images" jqe --arg r "$REC" '.ok a
 
 ###########################################################################
 echo "--- 6. plan and upgrade from the registry that is down, with the loaded images"
+# The record alone is not enough: the tag must still name the loaded image id.
+GUI_REF=$REG/tracardi/tracardi-gui:0.8.2
+GUI_ID=$(jq -r '.images[] | select(.role == "gui") | .image_id' "$WORK/x/manifest.json")
+docker tag "$TB_REGISTRY/tracardi/tracardi-api:0.8.2" "$GUI_REF"
+tu plan --to 0.8.2 >"$WORK/plan-moved.out" 2>&1; rc=$?
+tb_check "plan with a loaded tag moved to another image: refused for that image" \
+  bash -c "[ $rc = 1 ] && grep -q \"the registry has no digest for '$GUI_REF'\" '$WORK/plan-moved.out'"
+docker tag "$GUI_ID" "$GUI_REF"
 tu plan --to 0.8.2 >"$WORK/plan1.out" 2>"$WORK/plan1.err"; rc=$?
 tb_check "plan with the record: exit 0" [ $rc = 0 ]
 [ $rc = 0 ] || cat "$WORK/plan1.out" "$WORK/plan1.err" >&2
