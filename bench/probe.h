@@ -59,6 +59,7 @@ struct stats {
     double last_ok_s;
     int have_gap;
     double max_gap_s;
+    double max_gap_end_s;        /* when the answer that ended the longest gap came */
     double max_lag_s;
     uint64_t hist[HIST_BUCKETS];
     uint64_t lat_max_us;

@@ -90,6 +90,10 @@ int report_json(FILE *f, const struct opts *o, const struct outcome *r)
     jset(root, "first_error_ms",
          st->first_error[0] ? json_real(ms(st->first_error_s)) : json_null());
     jset(root, "max_gap_ms", st->have_gap ? json_real(ms(st->max_gap_s)) : json_null());
+    /* Where the longest gap lies in the run: the ok answers on either side of it. */
+    jset(root, "max_gap_from_ms",
+         st->have_gap ? json_real(ms(st->max_gap_end_s - st->max_gap_s)) : json_null());
+    jset(root, "max_gap_to_ms", st->have_gap ? json_real(ms(st->max_gap_end_s)) : json_null());
     jset(root, "max_send_lag_ms", json_real(ms(st->max_lag_s)));
 
     json_t *lat = json_null();
@@ -141,7 +145,8 @@ void report_text(FILE *f, const struct opts *o, const struct outcome *r)
     if (st->first_error[0])
         fprintf(f, "first err  %s, at %.1f ms\n", st->first_error, ms(st->first_error_s));
     if (st->have_gap)
-        fprintf(f, "max gap    %.1f ms between ok answers\n", ms(st->max_gap_s));
+        fprintf(f, "max gap    %.1f ms between ok answers, from %.1f ms to %.1f ms\n", ms(st->max_gap_s),
+                ms(st->max_gap_end_s - st->max_gap_s), ms(st->max_gap_end_s));
     else
         fputs("max gap    - (fewer than two ok answers)\n", f);
     if (st->ok)

@@ -87,8 +87,10 @@ void stats_ok(struct stats *st, uint64_t latency_us, double t)
         st->lat_max_us = latency_us;
     if (st->have_ok) {
         double gap = t - st->last_ok_s;
-        if (!st->have_gap || gap > st->max_gap_s)
+        if (!st->have_gap || gap > st->max_gap_s) {
             st->max_gap_s = gap;
+            st->max_gap_end_s = t;
+        }
         st->have_gap = 1;
     }
     st->have_ok = 1;

@@ -169,6 +169,9 @@ jcheck "live: nothing failed" "$WORK/live.out" '.failed == 0 and .ok == .sent'
 jcheck "live: versions are [\"0.8.2\"]" "$WORK/live.out" '[.versions[].version] == ["0.8.2"]'
 jcheck "live: stopped by duration, with latencies and a gap" "$WORK/live.out" \
     '.stopped_by == "duration" and .latency_ms.p50 > 0 and .latency_ms.max >= .latency_ms.p99 and .max_gap_ms > 0'
+jcheck "live: the longest gap is placed in the run" "$WORK/live.out" \
+    '.max_gap_from_ms >= 0 and .max_gap_to_ms <= (.elapsed_s + .drain_s) * 1000
+     and ((.max_gap_to_ms - .max_gap_from_ms) - .max_gap_ms | fabs) < 0.01'
 
 probe keep --url "$URL" --rate 50 --duration 1 --keepalive --json
 jcheck "keepalive: nothing failed" "$WORK/keep.out" '.keepalive and .sent > 0 and .failed == 0'
@@ -207,7 +210,7 @@ probe dead --url "$URL" --rate 100 --duration 1 --json
 check "dead port: exits 0" rc_is dead 0
 jcheck "dead port: failed == sent > 0" "$WORK/dead.out" '.sent > 0 and .failed == .sent and .ok == 0'
 jcheck "dead port: counted as connect errors" "$WORK/dead.out" \
-    '.errors.connect == .sent and .max_gap_ms == null and .latency_ms == null'
+    '.errors.connect == .sent and .max_gap_ms == null and .max_gap_from_ms == null and .latency_ms == null'
 
 # Refusals: nothing is sent, exit 2.
 probe far --url "http://192.0.2.1:$PORT/"

@@ -67,7 +67,7 @@ if [ "$mode" != e2e ]; then
   suite "unit tests under valgrind" valgrind_units
   # Every parser of outside input under libFuzzer with ASan+UBSan, a bounded time
   # per target (FUZZ_SECONDS; tests/fuzz/run.sh 600 runs them longer).
-  suite "fuzzing (${FUZZ_SECONDS:-10} s per target)" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+  suite "fuzzing (${FUZZ_SECONDS:-5} s per target)" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-5}"
 fi
 
 if [ "$mode" != unit ]; then

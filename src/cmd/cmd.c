@@ -24,10 +24,17 @@ static const struct cmd_entry *const commands[] = {
     &cmd_indices_entry,
     &cmd_prune_entry,
     &cmd_adopt_entry,
+    &cmd_pin_entry,
     &cmd_history_entry,
     &cmd_version_entry,
+    &cmd_complete_entry,
     NULL,
 };
+
+const struct cmd_entry *const *cmd_table(void)
+{
+    return commands;
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -135,7 +142,8 @@ static void print_main_help(FILE *f)
     fprintf(f, "usage: tracup [--version] [--help] COMMAND [OPTIONS]\n\n"
                "Blue-green upgrades of Tracardi on one Docker host.\n\nCommands:\n");
     for (size_t i = 0; commands[i]; i++)
-        fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
+        if (!commands[i]->hidden)
+            fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nRun 'tracup COMMAND --help' for a command's options.\n"
                "Environment: DOCKER_HOST (unix://PATH), DOCKER_API_VERSION, DOCKER_CONFIG,\n"
                "TRACUP_REGISTRY, TRACUP_CONFIG (default %s).\n", TU_CONFIG_DEFAULT);
@@ -168,7 +176,7 @@ static void print_cmd_help(FILE *f, const struct cmd_entry *c)
 
 /* ---- parsing ---- */
 
-static const struct cmd_entry *find_command(const char *name)
+const struct cmd_entry *cmd_find(const char *name)
 {
     for (size_t i = 0; commands[i]; i++) {
         if (strcmp(commands[i]->name, name) == 0)
@@ -279,7 +287,7 @@ int cmd_main(int argc, char **argv)
     const char *first = argv[1];
     if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
         if (argc > 2 && strcmp(first, "help") == 0) {
-            const struct cmd_entry *c = find_command(argv[2]);
+            const struct cmd_entry *c = cmd_find(argv[2]);
             if (!c)
                 return cmd_usage_error(&ctx, NULL, "unknown command '%.60s'", argv[2]);
             print_cmd_help(stdout, c);
@@ -295,7 +303,7 @@ int cmd_main(int argc, char **argv)
     if (first[0] == '-')
         return cmd_usage_error(&ctx, NULL, "unknown option '%.60s' (options go after the command)", first);
 
-    const struct cmd_entry *c = find_command(first);
+    const struct cmd_entry *c = cmd_find(first);
     if (!c)
         return cmd_usage_error(&ctx, NULL, "unknown command '%.60s'", first);
 

@@ -52,6 +52,7 @@ struct cmd_entry {
     const struct opt_spec *opts; /* terminated by {NULL}; --help is added for every command */
     int min_args, max_args;
     int (*run)(struct tu_ctx *ctx, const struct cmd_opts *o);
+    int hidden;                  /* not listed by `tracup --help` (e.g. __complete) */
 };
 
 extern const struct cmd_entry cmd_version_entry;
@@ -67,6 +68,13 @@ extern const struct cmd_entry cmd_finalize_entry;
 extern const struct cmd_entry cmd_indices_entry;
 extern const struct cmd_entry cmd_prune_entry;
 extern const struct cmd_entry cmd_bundle_entry;
+extern const struct cmd_entry cmd_pin_entry;
+extern const struct cmd_entry cmd_complete_entry;
+
+/* The command table, NULL-terminated, hidden commands included (borrowed). */
+const struct cmd_entry *const *cmd_table(void);
+/* A command by name or alias, or NULL (borrowed). */
+const struct cmd_entry *cmd_find(const char *name);
 
 /* Parses argv and runs the command; returns the exit code. */
 int cmd_main(int argc, char **argv);

@@ -7,7 +7,7 @@
 
 enum {
     O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT, O_SMOKE_INTERVAL,
-    O_OBSERVE, O_MIGRATE_TIMEOUT, O_CHECKS, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON
+    O_OBSERVE, O_BLUE_STANDBY, O_MIGRATE_TIMEOUT, O_CHECKS, O_ADMIN_EMAIL, O_ADMIN_PW_FILE, O_YES, O_JSON
 };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
@@ -25,6 +25,8 @@ static const struct opt_spec opts[] = {
     [O_SMOKE_TIMEOUT] = {"smoke-timeout", 0, "SECONDS", "how long the new release may take to pass (default 180)"},
     [O_SMOKE_INTERVAL] = {"smoke-interval", 0, "MS", "time between two checks of the new release (default 1000)"},
     [O_OBSERVE] = {"observe", 0, "SECONDS", "how long to watch after the switch (default 30)"},
+    [O_BLUE_STANDBY] = {"blue-standby", 0, NULL, "after the switch keep blue's api and gui running until finalize: "
+                                                 "rollback in about a second (not with --switch ports)"},
     [O_MIGRATE_TIMEOUT] = {"migrate-timeout", 0, "SECONDS", "how long the migration may take (default 3600)"},
     [O_CHECKS] = {"checks-dir", 0, "DIR", "executables run against the new release; any failure rolls back"},
     [O_ADMIN_EMAIL] = {"admin-email", 0, "EMAIL", "the new release's admin (else TRACUP_ADMIN_EMAIL)"},
@@ -66,6 +68,10 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     uo.checks_dir = o->value[O_CHECKS];
     uo.switch_command = o->value[O_SWITCH_CMD];
     uo.public_url = o->value[O_PUBLIC_URL];
+    uo.blue_standby = o->set[O_BLUE_STANDBY];
+    if (uo.blue_standby && strcmp(sw, "ports") == 0)
+        return cmd_usage_error(ctx, "upgrade", "--blue-standby needs --switch edge or external: with ports, green "
+                                               "takes blue's published ports");
     if ((rc = upopts_seconds(ctx, "upgrade", "smoke-timeout", o->value[O_SMOKE_TIMEOUT], 86400, &uo.smoke_timeout_s)) ||
         (rc = upopts_seconds(ctx, "upgrade", "observe", o->value[O_OBSERVE], 86400, &uo.observe_s)) ||
         (rc = upopts_number(ctx, "upgrade", "smoke-interval", o->value[O_SMOKE_INTERVAL], 60000, "milliseconds",
@@ -105,7 +111,8 @@ const struct cmd_entry cmd_upgrade_entry = {
     .description = "Phases: preflight, pull, snapshot, start green, smoke, install, migrate (verified by\n"
                    "document counts), switch, observe, done. Every phase is journaled before and after\n"
                    "it runs; any failed check before done rolls back on its own (exit 4). Blue is\n"
-                   "stopped but kept at the end: 'tracup rollback' goes back to it until 'tracup finalize'.\n"
+                   "stopped but kept at the end: 'tracup rollback' goes back to it until 'tracup finalize'\n"
+                   "(with --blue-standby its api and gui keep running, so that takes about a second).\n"
                    "The admin account of the new release comes from TRACUP_ADMIN_EMAIL and\n"
                    "TRACUP_ADMIN_PASSWORD (or --admin-password-file), never from the command line.",
     .opts = opts,

@@ -15,6 +15,11 @@ static const struct release_info chain[] = {
 };
 #define CHAIN_N (sizeof(chain) / sizeof(chain[0]))
 
+const char *release_chain_version(size_t i)
+{
+    return i < CHAIN_N ? chain[i].version : NULL;
+}
+
 const struct release_info *release_info_of(const struct tversion *v)
 {
     const char *db = tracardi_db_version(v);

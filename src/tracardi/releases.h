@@ -26,6 +26,10 @@ struct hop {
     int intermediate;              /* installed only to migrate through */
 };
 
+/* The i-th release of the migration chain ("0.8.0", …), oldest first; NULL past
+ * the end (borrowed). The versions tracup knows how to upgrade to. */
+const char *release_chain_version(size_t i);
+
 /* The release family of a version (by db_version), or NULL when unknown (borrowed). */
 const struct release_info *release_info_of(const struct tversion *v);
 /* The tenant name a release uses without TENANT_NAME: md5 of the version up to

@@ -17,6 +17,7 @@
 #include "upgrade/edge.h"
 #include "upgrade/lock.h"
 #include "upgrade/phases.h"
+#include "upgrade/pin.h"
 #include "util/fsutil.h"
 #include "util/http.h"
 #include "util/timeutil.h"
@@ -84,6 +85,17 @@ static void record_history(struct engine *e, const char *op, const char *result)
     if (history_append(e->u, r, &err) < 0)
         engine_say(e, "history", "warning: %s", err.msg);
     json_decref(r);
+}
+
+/* A pinned env file follows the release that serves (see upgrade/pin.c). */
+static void pin_say(void *ud, const char *msg)
+{
+    engine_say(ud, "pin", "%s", msg);
+}
+
+static void pin_follow_stack(struct engine *e)
+{
+    pin_follow(e->u->d, e->u->prefix, e->u->stack->name, e->u->stack_dir, pin_say, e);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -224,9 +236,15 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
     if (journal_set_state(&e->j, "done", err) < 0)
         return UP_FAILED_ATTENTION;
     record_history(e, "upgrade", "done");
-    engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
-                          "to it until 'tracup finalize'.",
-               jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    if (json_is_true(json_object_get(e->j.doc, "blue_standby")))
+        engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) stands by: its api and gui run, its workers are "
+                              "stopped; 'tracup rollback' goes back to it in about a second until 'tracup finalize'.",
+                   jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    else
+        engine_say(e, "done", "Tracardi %s serves stack %s. Blue (%s) is stopped and kept: 'tracup rollback' goes back "
+                              "to it until 'tracup finalize'.",
+                   jstr(e->j.doc, "to"), e->u->stack->name, jstr(json_object_get(e->j.doc, "from"), "version"));
+    pin_follow_stack(e);
     return UP_DONE;
 }
 
@@ -239,7 +257,14 @@ static json_t *blue_record(struct upctx *u, const char *edge_conf)
         if (ours && c->state && strcmp(c->state, "running") == 0)
             json_array_append_new(rel, json_string(c->id));
     }
-    json_t *b = json_pack("{s:s,s:o}", "api", u->api->id, "release", rel);
+    /* The parts that can stand by after done: they serve, they process nothing. */
+    json_t *standby = json_array();
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if ((c->role == ROLE_API || c->role == ROLE_GUI) && c->state && strcmp(c->state, "running") == 0)
+            json_array_append_new(standby, json_string(c->id));
+    }
+    json_t *b = json_pack("{s:s,s:o,s:o}", "api", u->api->id, "release", rel, "standby", standby);
     if (u->edge)
         json_object_set_new(b, "edge", json_string(u->edge->id));
     if (edge_conf)
@@ -326,6 +351,8 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                             jstr(u->blue_details, "db_version"), "name", e.plan.tenant_from, "to", e.plan.target.text,
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
+    if (o->blue_standby)
+        json_object_set_new(doc, "blue_standby", json_true());
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
     if (e.plan.downgrade)
         json_object_set_new(doc, "downgrade", json_true());
@@ -461,6 +488,7 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
         goto out;
     }
     record_history(&e, "rollback", "done");
+    pin_follow_stack(&e);
     rc = 0;
 out:
     engine_free(&e);

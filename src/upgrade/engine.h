@@ -21,6 +21,7 @@ struct up_opts {
     char *admin_password;      /* secret, owned by the caller */
     const char *switch_command;/* --switch external */
     const char *public_url;    /* --switch external: where to confirm the target answers */
+    int blue_standby;          /* blue's api and gui keep running after done, for a fast rollback */
     const char *stop_after;    /* test hook: stop (as if killed) once this phase began */
 };
 

@@ -329,8 +329,17 @@ int phase_done(struct engine *e, size_t hop, struct tu_err *err)
     }
     size_t i;
     json_t *id;
-    /* Blue stays as the way back: stopped, not removed, until finalize. */
+    /* Blue stays as the way back: stopped, not removed, until finalize; standing by,
+     * its api and gui keep running (they serve nobody) and its workers stop. */
+    int standby = json_is_true(json_object_get(e->j.doc, "blue_standby"));
+    json_t *keep = json_object_get(blue, "standby");
     json_array_foreach(json_object_get(blue, "release"), i, id) {
+        size_t k;
+        json_t *s;
+        int skip = 0;
+        json_array_foreach(keep, k, s) skip |= standby && json_equal(s, id);
+        if (skip)
+            continue;
         if (docker_container_stop(e->u->d, json_string_value(id), 10, err) < 0 && err->kind != TU_ERR_NOT_FOUND)
             return -1;
     }

@@ -208,11 +208,18 @@ static int recreate_one(struct engine *e, const char *id, struct tu_err *err)
     return rc;
 }
 
-static int start_blue(struct engine *e, struct tu_err *err)
+/* Starts blue's containers; with only, just those among it (the ones standing by). */
+static int start_blue(struct engine *e, json_t *only, struct tu_err *err)
 {
     json_t *rel = json_object_get(json_object_get(e->j.doc, "blue"), "release");
     for (size_t i = 0; i < json_array_size(rel); i++) {
         const char *id = json_string_value(json_array_get(rel, i));
+        size_t k;
+        json_t *s;
+        int listed = 0;
+        json_array_foreach(only, k, s) listed |= json_equal(s, json_array_get(rel, i));
+        if (only && !listed)
+            continue;
         json_t *ins = NULL;
         if (docker_container_inspect(e->u->d, id, &ins, err) < 0) {
             if (err->kind != TU_ERR_NOT_FOUND || recreate_from_snapshot(e, id, err) < 0)
@@ -267,14 +274,14 @@ static void forget_secrets(struct engine *e)
 /* Deletes the indices a failed attempt created. Blue serves already, so a failure
  * here (Elasticsearch down) does not stop the rollback: it waits a bounded time,
  * then says what is left and journals it; plan refuses to migrate into them. */
-static void delete_failed_indices(struct engine *e, json_t *hj, const char *tenant)
+static void delete_failed_indices(struct engine *e, json_t *hj, const char *tenant, const char *whose)
 {
     const char *db = jstr(hj, "to_db_version");
     struct tu_err de;
     tu_err_clear(&de);
     long until = time_mono_ms() + 30000;
     for (int attempt = 0; attempt == 0 || time_mono_ms() < until; attempt++) {
-        if (engine_delete_release_indices(e, db, tenant, "rollback", "the failed upgrade created", &de) == 0)
+        if (engine_delete_release_indices(e, db, tenant, "rollback", whose, &de) == 0)
             return;
         if (attempt == 0)
             engine_say(e, "rollback", "cannot delete the indices of %s yet (%s); trying again for 30 s", jstr(hj, "to"),
@@ -310,7 +317,12 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
             if (engine_remove_hop(e, h, err) < 0)
                 return -1;
     long t_blue = time_mono_ms();
-    if (start_blue(e, err) < 0 || wait_blue_answers(e, 180000, err) < 0)
+    /* Blue standing by serves at once: its workers start once the traffic is back. */
+    json_t *standby = json_is_true(json_object_get(e->j.doc, "blue_standby")) &&
+                              json_is_true(json_object_get(e->j.doc, "blue_stopped"))
+                          ? json_object_get(blue, "standby")
+                          : NULL;
+    if (start_blue(e, standby, err) < 0 || wait_blue_answers(e, 180000, err) < 0)
         return -1;
     /* A blue part recreated from the snapshot is not in the stack as first listed. */
     if (!e->u->api && upctx_refresh(e->u, json_object_get(json_object_get(e->j.doc, "blue"), "release"), err) < 0)
@@ -349,6 +361,8 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
         if (engine_save(e, err) < 0)
             return -1;
     }
+    if (standby && start_blue(e, NULL, err) < 0)
+        return -1;
     for (size_t h = 0; h < nh; h++)
         if (engine_remove_hop(e, h, err) < 0)
             return -1;
@@ -375,7 +389,8 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
             }
             /* Traffic reached it but it wrote nothing: the indices hold copies only. */
         }
-        delete_failed_indices(e, hj, tenant);
+        delete_failed_indices(e, hj, tenant,
+                              reached ? "the rolled-back release created" : "the failed upgrade created");
     }
     json_object_set_new(e->j.doc, "blue_stopped", json_false());
     engine_say(e, "rollback", "blue (%s) serves; the new release's containers are removed (logs in %s/logs)", ver,

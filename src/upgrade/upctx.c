@@ -6,6 +6,7 @@
 
 #include "elastic/es.h"
 #include "tracardi/api.h"
+#include "upgrade/journal.h"
 #include "util/fsutil.h"
 #include "util/xalloc.h"
 
@@ -164,11 +165,39 @@ int upctx_open(struct upctx *u, struct docker *d, const char *prefix, const char
         upctx_close(u);
         return -1;
     }
-    if (upctx_state_paths(u, u->stack->name, err) < 0 || upctx_pick(u, NULL, exclude, err) < 0) {
+    if (upctx_state_paths(u, u->stack->name, err) < 0) {
+        upctx_close(u);
+        return -1;
+    }
+    /* After an upgrade whose blue stands by, both releases' apis run: the live
+     * one is green's. */
+    json_t *standby = exclude ? NULL : upctx_standby_ids(u->stack_dir);
+    int rc = upctx_pick(u, NULL, exclude ? exclude : standby, err);
+    json_decref(standby);
+    if (rc < 0) {
         upctx_close(u);
         return -1;
     }
     return 0;
+}
+
+json_t *upctx_standby_ids(const char *stack_dir)
+{
+    if (!stack_dir)
+        return NULL;
+    char *path = xasprintf("%s/journal.json", stack_dir);
+    struct journal j;
+    struct tu_err je;
+    json_t *ids = NULL;
+    if (journal_load(&j, path, &je) == 0) {
+        const char *st = journal_state(&j);
+        if (st && (strcmp(st, "done") == 0 || strcmp(st, "finalizing") == 0) &&
+            json_is_true(json_object_get(j.doc, "blue_standby")))
+            ids = json_incref(json_object_get(json_object_get(j.doc, "blue"), "release"));
+        journal_free(&j);
+    }
+    free(path);
+    return ids;
 }
 
 void upctx_close(struct upctx *u)

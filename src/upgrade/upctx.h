@@ -37,6 +37,9 @@ int upctx_refresh(struct upctx *u, json_t *ids, struct tu_err *err);
 
 /* Picks the parts of the release whose containers are in `ids` (or, with ids
  * NULL, the running ones not in exclude) and asks its api for the version. */
+/* Blue's container ids when the stack's upgrade is done and blue stands by (its api
+ * and gui still run, serving nobody), else NULL; a new reference. */
+json_t *upctx_standby_ids(const char *stack_dir);
 int upctx_pick(struct upctx *u, json_t *ids, json_t *exclude, struct tu_err *err);
 
 /* The state directory: $TRACUP_STATE_DIR, else TU_STATE_DIR_DEFAULT (borrowed). */

@@ -90,11 +90,40 @@ tb_check "…history records the adopt and its gap" \
 "$TRACUP" adopt --registry "$TB_REGISTRY" --stack "$P" --edge-image "$EDGE_IMAGE" --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "a second adopt is refused: the stack has an edge" bash -c "[ $rc = 1 ] && grep -q 'already has an edge' '$ERR'"
 probe_start "$PUB" edge
-"$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY" --stack "$P" --observe 3 --yes >"$OUT" 2>"$ERR"; rc=$?
+"$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY" --stack "$P" --observe 3 --blue-standby --yes \
+    >"$OUT" 2>"$ERR"; rc=$?
 probe_stop edge
 tb_check "after adopt, an upgrade through the edge exits 0" [ $rc = 0 ]
 tb_check "…and drops no request" jqe '.failed == 0 and .sent > 100' "$WORK/edge.json"
 tb_check "…the edge answers 0.8.2" [ "$(version_at "$PUB")" = 0.8.2 ]
+
+echo "--- --blue-standby: blue's api and gui keep running after done, its workers stop"
+state_of() { docker inspect -f '{{.State.Status}}' "$1" 2>/dev/null; }
+tb_check "…done says blue stands by" grep -q 'stands by' "$OUT"
+tb_check "…blue's api and gui run, its update-worker is stopped" bash -c \
+    "[ \"\$(docker inspect -f '{{.State.Status}}' '${P}_api_1')\" = running ] &&
+     [ \"\$(docker inspect -f '{{.State.Status}}' '${P}_gui_1')\" = running ] &&
+     [ \"\$(docker inspect -f '{{.State.Status}}' '${P}_update-worker_1')\" = exited ]"
+"$TRACUP" indices --stack "$P" --json >"$WORK/idx.json" 2>"$ERR"; rc=$?
+tb_check "…indices takes green's api as the live one, blue's as the rollback target" bash -c \
+    "[ $rc = 0 ] && jq -e '[.groups[] | select(.uses | index(\"live\")) | .release] == [\"0.8.2\"] and
+                           [.groups[] | select(.uses | index(\"rollback\")) | .release] == [\"0.8.1\"]' '$WORK/idx.json' >/dev/null"
+started=$(docker inspect -f '{{.State.StartedAt}}' "${P}_api_1")
+probe_start "$PUB" standby
+t0=$EPOCHREALTIME
+"$TRACUP" rollback --yes --stack "$P" >"$OUT" 2>"$ERR"; rc=$?
+t1=$EPOCHREALTIME
+probe_stop standby
+tb_check "rollback from standby exits 0 and the edge answers 0.8.1" \
+    bash -c "[ $rc = 0 ] && [ \"\$(curl -s '$PUB/info/version' | tr -d '\"')\" = 0.8.1 ]"
+tb_check "…blue's api was not restarted (same StartedAt), its worker runs again" bash -c \
+    "[ \"\$(docker inspect -f '{{.State.StartedAt}}' '${P}_api_1')\" = '$started' ] &&
+     [ \"\$(docker inspect -f '{{.State.Status}}' '${P}_update-worker_1')\" = running ]"
+tb_check "…and drops no request" jqe '.failed == 0 and .sent > 10' "$WORK/standby.json"
+cp "$OUT" /tmp/rb.out; tb_log "rollback from standby took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+"$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY" --stack "$P" --switch ports --blue-standby --yes \
+    >"$OUT" 2>"$ERR"; rc=$?
+tb_check "--blue-standby with --switch ports is a usage error" bash -c "[ $rc = 2 ] && grep -q 'blue-standby needs' '$ERR'"
 
 echo "--- --switch external"
 Q=${TB_E2E_PREFIX}ext

@@ -160,6 +160,28 @@ static void sc_pull_bad_utf8(struct fake_daemon *fd)
     pull_stream(fd, lines, 2);
 }
 
+/* For `tracup __complete versions`: tracardi-api tags under several prefixes, and
+ * names that only look like it. */
+static void sc_images_tags(struct fake_daemon *fd)
+{
+    for (int i = 0; i < 16; i++) /* one answer per request: several completions */
+        answer(fd, "GET", "/v1.41/images/json", 200, "application/json",
+               "[{\"Id\":\"sha256:01\",\"RepoTags\":[\"127.0.0.1:5000/tracardi/tracardi-api:0.8.2\","
+               "\"tracardi/tracardi-api:1.1.0\",\"mirror.example:443/a/b/tracardi/tracardi-api:1.0.3\"]},"
+               "{\"Id\":\"sha256:02\",\"RepoTags\":[\"tracardi/tracardi-apix:9.9.1\",\"other/tracardi-api:9.9.2\","
+               "\"xtracardi/tracardi-api:9.9.3\",\"tracardi/tracardi-api:latest\",\"tracardi/tracardi-api:v9.9.4\","
+               "\"tracardi/tracardi-api:0.8.3-rc1\"]},"
+               "{\"Id\":\"sha256:03\",\"RepoTags\":null},{\"Id\":\"sha256:04\",\"RepoTags\":[\"<none>:<none>\",7]},"
+               "{\"Id\":\"sha256:05\"}]");
+}
+
+/* A daemon that accepts and then says nothing. */
+static void sc_images_stall(struct fake_daemon *fd)
+{
+    const char *chunks[] = {"HTTP/1.1 200 OK\r\n"};
+    fake_daemon_expect_chunks(fd, "GET", "/v1.41/images/json", chunks, 1, 0, 20000);
+}
+
 static const struct scenario scenarios[] = {
     {"api-old", "/_ping announces API 1.40", sc_api_old},
     {"api-missing", "/_ping announces no API version", sc_api_missing},
@@ -173,6 +195,9 @@ static const struct scenario scenarios[] = {
     {"containers-error-bad-utf8", "GET /containers/json answers HTTP 500 with invalid UTF-8 text",
      sc_containers_error_bad_utf8},
     {"pull-bad-utf8", "the api image's pull stream has only invalid UTF-8 lines; no image after", sc_pull_bad_utf8},
+    {"images-tags", "GET /images/json lists tracardi-api tags under several prefixes, and look-alikes",
+     sc_images_tags},
+    {"images-stall", "GET /images/json gets a status line, then silence for 20 s", sc_images_stall},
     {NULL, NULL, NULL},
 };
 
