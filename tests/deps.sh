@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libarchive-dev libcmocka-dev
-  valgrind curl jq ca-certificates redis-server strace time
+  valgrind curl jq ca-certificates redis-server strace time zstd xz-utils
   bash-completion zsh man-db groff-base dpkg-dev file
 )
 missing=()

@@ -15,6 +15,7 @@
 static const struct cmd_entry *const commands[] = {
     &cmd_status_entry,
     &cmd_pull_entry,
+    &cmd_bundle_entry,
     &cmd_plan_entry,
     &cmd_upgrade_entry,
     &cmd_rollback_entry,

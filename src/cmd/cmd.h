@@ -67,6 +67,7 @@ extern const struct cmd_entry cmd_adopt_entry;
 extern const struct cmd_entry cmd_finalize_entry;
 extern const struct cmd_entry cmd_indices_entry;
 extern const struct cmd_entry cmd_prune_entry;
+extern const struct cmd_entry cmd_bundle_entry;
 extern const struct cmd_entry cmd_pin_entry;
 extern const struct cmd_entry cmd_complete_entry;
 extern const struct cmd_entry cmd_check_entry;

@@ -406,8 +406,9 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
             release_tenant(&e.plan.hops[h - 1].hop.to, tenant);
         json_t *imgs = json_object();
         for (size_t k = 0; k < ph->nimages; k++)
-            json_object_set_new(imgs, ph->images[k].key, json_pack("{s:s,s:s,s:s?}", "ref", ph->images[k].ref, "repo",
-                                                                   ph->images[k].repo, "digest", ph->images[k].digest));
+            json_object_set_new(imgs, ph->images[k].key,
+                                json_pack("{s:s,s:s,s:s?,s:s?}", "ref", ph->images[k].ref, "repo", ph->images[k].repo,
+                                          "digest", ph->images[k].digest, "image_id", ph->images[k].image_id));
         /* Tracardi names a migration's source by its index prefix ("080", "08x", "0820"). */
         json_array_append_new(hops, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:[],s:{}}", "to", ph->hop.to.text,
                                               "from_db_version", ph->hop.from_info->db_version, "from_migration",

@@ -16,6 +16,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/progress.h"
+#include "bundle/record.h"
 #include "docker/objects.h"
 #include "elastic/es.h"
 #include "elastic/indexname.h"
@@ -177,6 +178,17 @@ int phase_pull(struct engine *e, size_t hop, struct tu_err *err)
         json_t *im;
         json_object_foreach(json_object_get(hj, "images"), key, im) {
             const struct tracardi_image *ti = tracardi_image_by_key(key);
+            if (jstr(im, "image_id")) {
+                /* Loaded from a bundle while the registry is down: not pulled, checked. */
+                char *pin = offline_pin(e->u->d, im, err);
+                if (!pin)
+                    goto out;
+                const char *at = jstr(json_object_get(json_object_get(e->j.doc, "plan"), "offline"), "loaded_at");
+                engine_say(e, "pull", "offline: %s is image %s from the bundle loaded at %s", pin,
+                           jstr(im, "image_id"), at ? at : "(see the bundle record)");
+                free(pin);
+                continue;
+            }
             if (pull_job_init(&jobs[k], ti ? ti->key : "image", jstr(im, "ref"), err) < 0)
                 goto out;
             slots[k++] = im;

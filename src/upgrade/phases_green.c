@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bundle/record.h"
 #include "cmd/cmd.h"
 #include "elastic/es.h"
 #include "tracardi/api.h"
@@ -129,14 +130,16 @@ int phase_start_green(struct engine *e, size_t hop, struct tu_err *err)
             tu_err_set(err, TU_ERR_NOT_FOUND, "blue has no container to model the new %s on", order[k]);
             goto out;
         }
+        char *pinned = offline_pin(e->u->d, im, err);
+        if (!pinned)
+            goto out;
         char *name = green_name(stack, order[k], ver);
-        char *pinned = xasprintf("%s@%s", jstr(im, "repo"), jstr(im, "digest"));
         json_object_set_new(labels, "tracup.role", json_string(stack_role_name(ti->role)));
         int r = green_spec_build(e->u->d, tpl, name, order[k], ti->role, pinned, ti->role == ROLE_GUI ? NULL : env,
                                  labels, 1, &gs, err);
         free(pinned);
         free(name);
-        if (r < 0 || create_and_start(e, hop, &gs, err) < 0)
+        if (r < 0 || create_and_start(e, hop, &gs, err) < 0 || offline_check_container(e->u->d, im, gs.name, err) < 0)
             goto out;
         green_spec_free(&gs);
     }

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bundle/record.h"
 #include "cmd/cmd.h"
 #include "tracardi/releases.h"
 #include "upgrade/edge.h"
@@ -67,7 +68,12 @@ static int rebind(struct engine *e, size_t last, const char *key, const struct s
     json_t *env = strcmp(key, "gui") == 0 ? NULL : plan_env_override(e->u, e->u->stack->name, &v, e->o->plan.mysql_host);
     json_t *labels = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tracup.stack", e->u->stack->name, "tracup.color", "green",
                                "tracup.version", ver, "tracup.upgrade", jstr(e->j.doc, "id"), "tracup.role", key);
-    char *pinned = xasprintf("%s@%s", jstr(im, "repo"), jstr(im, "digest"));
+    char *pinned = offline_pin(e->u->d, im, err);
+    if (!pinned) {
+        json_decref(env);
+        json_decref(labels);
+        return -1;
+    }
     struct green_spec gs;
     int rc = green_spec_build(e->u->d, blue, name, key, strcmp(key, "gui") == 0 ? ROLE_GUI : ROLE_API, pinned, env,
                               labels, 1, &gs, err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "bundle/record.h"
 #include "docker/objects.h"
 #include "elastic/es.h"
 #include "elastic/indexname.h"
@@ -248,6 +249,22 @@ static void plan_disk(struct upctx *u, struct plan *p)
     json_decref(info);
 }
 
+/* The registry cannot be reached: the image of a bundle loaded on this host, when
+ * there is one (tag and image id as recorded), pinned by its image id. */
+static int plan_offline(struct upctx *u, struct plan *p, const struct plan_hop *ph, struct plan_image *pi,
+                        const char *reg, const struct tu_err *e)
+{
+    if (!registry_unreachable(e))
+        return 1;
+    json_t *rec = NULL;
+    const char *at = NULL;
+    int r = offline_image(u->d, reg, ph->hop.to.text, pi->key, &pi->digest, &pi->image_id, &rec, &at);
+    if (r == 0 && !json_object_get(p->doc, "offline"))
+        json_object_set_new(p->doc, "offline", json_pack("{s:s,s:s}", "registry", reg, "loaded_at", at ? at : "?"));
+    json_decref(rec);
+    return r;
+}
+
 static void plan_images(struct upctx *u, const struct plan_opts *o, struct plan *p, struct plan_hop *ph)
 {
     const char *keys[8];
@@ -279,7 +296,8 @@ static void plan_images(struct upctx *u, const struct plan_opts *o, struct plan 
             }
             auth_done = 1;
         }
-        if (docker_distribution_digest(u->d, pi->ref, auth, &pi->digest, &e) < 0)
+        if (docker_distribution_digest(u->d, pi->ref, auth, &pi->digest, &e) < 0 &&
+            plan_offline(u, p, ph, pi, reg, &e) != 0)
             refuse(p, "the registry has no digest for '%s': %s", pi->ref, e.msg);
     }
     secret_free(auth);
@@ -292,8 +310,9 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
                            "to_db_version", h->to_info->db_version, "intermediate", h->intermediate);
     json_t *imgs = json_array();
     for (size_t i = 0; i < ph->nimages; i++)
-        json_array_append_new(imgs, json_pack("{s:s,s:s,s:s?}", "image", ph->images[i].key, "ref", ph->images[i].ref,
-                                              "digest", ph->images[i].digest));
+        json_array_append_new(imgs, json_pack("{s:s,s:s,s:s?,s:s?}", "image", ph->images[i].key, "ref",
+                                              ph->images[i].ref, "digest", ph->images[i].digest, "image_id",
+                                              ph->images[i].image_id));
     json_object_set_new(hj, "images", imgs);
 
     json_t *env = plan_env_override(u, u->stack->name, &h->to, o->mysql_host);
@@ -304,7 +323,7 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
         if (!tpl)
             continue;
         char *name = green_name(u->stack->name, pi->key, h->to.text);
-        char *pinned = pi->digest ? xasprintf("%s@%s", pi->repo, pi->digest) : xstrdup(pi->ref);
+        char *pinned = pi->digest && !pi->image_id ? xasprintf("%s@%s", pi->repo, pi->digest) : xstrdup(pi->ref);
         struct green_spec gs;
         struct tu_err e;
         const struct tracardi_image *ti = tracardi_image_by_key(pi->key);
@@ -486,6 +505,7 @@ void plan_free(struct plan *p)
             free(p->hops[i].images[j].ref);
             free(p->hops[i].images[j].repo);
             free(p->hops[i].images[j].digest);
+            free(p->hops[i].images[j].image_id);
         }
     json_decref(p->doc);
     memset(p, 0, sizeof(*p));
@@ -510,7 +530,13 @@ void plan_print(FILE *f, const struct plan *p)
                                             ? ", an intermediate release: installed, migrated into, verified, removed"
                                             : "");
         json_array_foreach(json_object_get(h, "images"), k, v)
-            fprintf(f, "  pull     %-58s %s\n", js(v, "ref"), json_is_string(json_object_get(v, "digest")) ? js(v, "digest") : "(digest unknown)");
+        {
+            if (json_object_get(v, "image_id"))
+                fprintf(f, "  offline  %-58s image %s (loaded from a bundle, not pulled)\n", js(v, "ref"),
+                        js(v, "image_id"));
+            else
+                fprintf(f, "  pull     %-58s %s\n", js(v, "ref"), json_is_string(json_object_get(v, "digest")) ? js(v, "digest") : "(digest unknown)");
+        }
         json_array_foreach(json_object_get(h, "containers"), k, v) {
             fprintf(f, "  create   %-40s role %-7s networks", js(v, "name"), js(v, "role"));
             size_t m;
@@ -531,6 +557,10 @@ void plan_print(FILE *f, const struct plan *p)
         else
             fprintf(f, "  verify   document counts of every copied index, old against new\n");
     }
+    json_t *off = json_object_get(d, "offline");
+    if (off)
+        fprintf(f, "\noffline: images from the bundle loaded at %s (registry %s cannot be reached); green runs "
+                   "exactly the loaded image ids\n", js(off, "loaded_at"), js(off, "registry"));
     json_t *sw = json_object_get(d, "switch");
     if (sw)
         fprintf(f, "\nSwitch: %s%s%s%s%s\n", js(sw, "strategy"), json_object_get(sw, "edge") ? " through " : "",

@@ -23,6 +23,7 @@ struct plan_image {
     char *ref;                 /* prefix/tracardi/x:version */
     char *repo;
     char *digest;              /* the registry's, or NULL when it could not be read */
+    char *image_id;            /* set when the registry is unreachable and a loaded bundle has the image */
 };
 
 struct plan_hop {

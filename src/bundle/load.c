@@ -1,0 +1,377 @@
+/* load.c - `bundle load`: verify every member first, then stream the images into the daemon. */
+#include "bundle/bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle/record.h"
+#include "cmd/cmd.h"
+#include "cmd/progress.h"
+#include "docker/objects.h"
+#include "docker/transfer.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define CHUNK (64 * 1024)
+#define MAX_MEMBERS (BUNDLE_MAX_IMAGES + 2)
+
+struct seen {
+    char name[48];
+    char hex[SHA256_HEX_LEN + 1];
+    uint64_t size;
+};
+
+static struct archive *open_bundle(const char *file, struct tu_err *err)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_xz(a);
+    archive_read_support_format_tar(a);
+    if (archive_read_open_filename(a, file, CHUNK) != ARCHIVE_OK) {
+        tu_err_set(err, TU_ERR_IO, "cannot read bundle '%s': %s", file, archive_error_string(a));
+        archive_read_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void say(FILE *f, const char *verb, const char *member, uint64_t n)
+{
+    char b[32];
+    if (f) {
+        fprintf(f, "%s %-22s %s\n", verb, member, progress_bytes(b, sizeof(b), (long long)n));
+        fflush(f);
+    }
+}
+
+/* Reads the current member to its end, hashing it; small members are kept in keep. */
+static int read_member(struct archive *a, const char *file, const char *name, struct buf *keep, struct seen *s,
+                       FILE *progress, struct tu_err *err)
+{
+    char *chunk = xmalloc(CHUNK);
+    struct sha256 h;
+    sha256_init(&h);
+    uint64_t n = 0;
+    long last = time_mono_ms();
+    int rc = 0;
+    for (;;) {
+        la_ssize_t r = archive_read_data(a, chunk, CHUNK);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            rc = tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' is damaged: member '%s': %s", file, name,
+                            archive_error_string(a) ? archive_error_string(a) : "read error");
+            break;
+        }
+        if (tu_interrupted()) {
+            rc = tu_err_set(err, TU_ERR_IO, "interrupted; nothing was loaded");
+            break;
+        }
+        if (keep && buf_append(keep, chunk, (size_t)r) < 0) {
+            rc = tu_err_set(err, TU_ERR_TOO_BIG, "bundle '%s': member '%s' is larger than %zu bytes", file, name,
+                            keep->max);
+            break;
+        }
+        if (n + (uint64_t)r > BUNDLE_IMAGE_MAX) {
+            rc = tu_err_set(err, TU_ERR_TOO_BIG, "bundle '%s': member '%s' is larger than %llu bytes", file, name,
+                            (unsigned long long)BUNDLE_IMAGE_MAX);
+            break;
+        }
+        sha256_update(&h, chunk, (size_t)r);
+        n += (uint64_t)r;
+        if (progress && time_mono_ms() - last >= 1000) {
+            last = time_mono_ms();
+            say(progress, "checking", name, n);
+        }
+    }
+    free(chunk);
+    if (rc == 0) {
+        sha256_final_hex(&h, s->hex);
+        s->size = n;
+    }
+    return rc;
+}
+
+static struct seen *find_seen(struct seen *s, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].name, name) == 0)
+            return &s[i];
+    return NULL;
+}
+
+/* Checks the members read against SHA256SUMS and the manifest. */
+static int cross_check(const char *file, struct seen *seen, size_t ns, const struct bundle_sums *sums,
+                       const struct bundle_manifest *m, struct tu_err *err)
+{
+    for (size_t i = 0; i < ns; i++) {
+        if (strcmp(seen[i].name, BUNDLE_SUMS) == 0)
+            continue;
+        const char *want = bundle_sums_get(sums, seen[i].name);
+        if (!want)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is not in SHA256SUMS", file,
+                              seen[i].name);
+        if (strcmp(want, seen[i].hex) != 0)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' does not match its SHA-256 in "
+                                                    "SHA256SUMS (the bundle is corrupted)", file, seen[i].name);
+    }
+    for (size_t i = 0; i < sums->n; i++)
+        if (!find_seen(seen, ns, sums->name[i]))
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is missing", file, sums->name[i]);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct bundle_image *bi = &m->img[i];
+        struct seen *s = find_seen(seen, ns, bi->member);
+        if (!s)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is missing", file, bi->member);
+        if (strcmp(s->hex, bi->sha256) != 0 || s->size != bi->size)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' does not match the manifest's "
+                                                    "SHA-256 and size", file, bi->member);
+    }
+    for (size_t i = 0; i < ns; i++) {
+        if (bundle_member_kind(seen[i].name) != BM_IMAGE)
+            continue;
+        int listed = 0;
+        for (size_t k = 0; k < m->n; k++)
+            listed |= strcmp(m->img[k].member, seen[i].name) == 0;
+        if (!listed)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is not in the manifest", file,
+                              seen[i].name);
+    }
+    return 0;
+}
+
+int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, struct tu_err *err)
+{
+    memset(m, 0, sizeof(*m));
+    struct archive *a = open_bundle(file, err);
+    if (!a)
+        return -1;
+    struct seen seen[MAX_MEMBERS];
+    size_t ns = 0;
+    struct buf manifest, sums_text;
+    buf_init(&manifest, BUNDLE_MANIFEST_MAX);
+    buf_init(&sums_text, BUNDLE_SUMS_MAX);
+    int rc = -1;
+    const char *last = NULL;
+    for (;;) {
+        struct archive_entry *en;
+        int r = archive_read_next_header(a, &en);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK) {
+            if (last)
+                tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' is damaged after member '%s': %s", file, last,
+                           archive_error_string(a) ? archive_error_string(a) : "read error");
+            else
+                tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' is damaged or not a bundle: %s", file,
+                           archive_error_string(a) ? archive_error_string(a) : "read error");
+            goto out;
+        }
+        const char *name = archive_entry_pathname(en);
+        char shown[80];
+        snprintf(shown, sizeof(shown), "%s", name ? name : "");
+        tu_text_clean(shown, sizeof(shown));
+        enum bundle_member kind = bundle_member_kind(name);
+        if (kind == BM_UNSAFE) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': unsafe member name '%s'", file, shown);
+            goto out;
+        }
+        if (kind == BM_UNEXPECTED) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': unexpected member '%s'", file, shown);
+            goto out;
+        }
+        if (archive_entry_filetype(en) != AE_IFREG) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is not a regular file", file, shown);
+            goto out;
+        }
+        if (find_seen(seen, ns, name)) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' appears twice", file, shown);
+            goto out;
+        }
+        if (ns == MAX_MEMBERS) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': more than %d members", file, MAX_MEMBERS);
+            goto out;
+        }
+        struct seen *s = &seen[ns++];
+        snprintf(s->name, sizeof(s->name), "%s", name);
+        last = s->name;
+        struct buf *keep = kind == BM_MANIFEST ? &manifest : kind == BM_SUMS ? &sums_text : NULL;
+        if (keep && archive_entry_size_is_set(en) && (uint64_t)archive_entry_size(en) > keep->max) {
+            tu_err_set(err, TU_ERR_TOO_BIG, "bundle '%s': member '%s' is larger than %zu bytes", file, shown,
+                       keep->max);
+            goto out;
+        }
+        if (read_member(a, file, s->name, keep, s, progress, err) < 0)
+            goto out;
+        if (progress && kind == BM_IMAGE)
+            say(progress, "checked ", s->name, s->size);
+    }
+    if (!find_seen(seen, ns, BUNDLE_MANIFEST) || !find_seen(seen, ns, BUNDLE_SUMS)) {
+        tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is missing", file,
+                   find_seen(seen, ns, BUNDLE_MANIFEST) ? BUNDLE_SUMS : BUNDLE_MANIFEST);
+        goto out;
+    }
+    struct bundle_sums sums;
+    if (bundle_sums_parse(sums_text.data ? sums_text.data : "", sums_text.len, &sums, err) < 0) {
+        tu_err_prefix(err, "bundle '%s': member '%s': ", file, BUNDLE_SUMS);
+        goto out;
+    }
+    /* The manifest is trusted only once its bytes match SHA256SUMS. */
+    const char *mh = bundle_sums_get(&sums, BUNDLE_MANIFEST);
+    if (strcmp(mh, find_seen(seen, ns, BUNDLE_MANIFEST)->hex) != 0) {
+        tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' does not match its SHA-256 in SHA256SUMS (the "
+                                         "bundle is corrupted)", file, BUNDLE_MANIFEST);
+        goto out;
+    }
+    if (bundle_manifest_parse(manifest.data ? manifest.data : "", manifest.len, m, err) < 0) {
+        tu_err_prefix(err, "bundle '%s': member '%s': ", file, BUNDLE_MANIFEST);
+        goto out;
+    }
+    if (cross_check(file, seen, ns, &sums, m, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        bundle_manifest_free(m);
+    buf_free(&manifest);
+    buf_free(&sums_text);
+    archive_read_free(a);
+    return rc;
+}
+
+/* ---- pass 2 ---- */
+
+struct source {
+    struct archive *a;
+    const struct bundle_image *bi;
+    struct sha256 h;
+    uint64_t n;
+    FILE *progress;
+    long last_ms;
+    int mismatch;
+    char archive_error[256];
+};
+
+static ssize_t read_source(void *ud, char *buf, size_t cap)
+{
+    struct source *s = ud;
+    if (tu_interrupted())
+        return -1;
+    la_ssize_t r = archive_read_data(s->a, buf, cap);
+    if (r < 0) {
+        snprintf(s->archive_error, sizeof(s->archive_error), "%s",
+                 archive_error_string(s->a) ? archive_error_string(s->a) : "read error");
+        return -1;
+    }
+    if (r == 0) {
+        /* The end: the bytes sent must be the bytes verified in pass 1. */
+        char hex[SHA256_HEX_LEN + 1];
+        sha256_final_hex(&s->h, hex);
+        if (strcmp(hex, s->bi->sha256) != 0 || s->n != s->bi->size) {
+            s->mismatch = 1;
+            return -1;
+        }
+        return 0;
+    }
+    sha256_update(&s->h, buf, (size_t)r);
+    s->n += (uint64_t)r;
+    if (s->progress && time_mono_ms() - s->last_ms >= 1000) {
+        s->last_ms = time_mono_ms();
+        say(s->progress, "loading ", s->bi->member, s->n);
+    }
+    return r;
+}
+
+static int on_load_line(void *ud, const char *line, size_t len)
+{
+    load_result_line(ud, line, len);
+    return 0;  /* read to the end: the daemon may say more */
+}
+
+static int load_member(struct docker *d, struct archive *a, const char *file, const struct bundle_image *bi,
+                       FILE *progress, struct tu_err *err)
+{
+    struct source s = {.a = a, .bi = bi, .progress = progress, .last_ms = time_mono_ms()};
+    sha256_init(&s.h);
+    struct load_result lr;
+    load_result_init(&lr);
+    long st = docker_upload(d, "/images/load?quiet=1", "application/x-tar", read_source, &s, on_load_line, &lr, err);
+    if (tu_interrupted())
+        return tu_err_set(err, TU_ERR_IO, "interrupted while loading member '%s'; images loaded before it stay, "
+                                          "nothing was recorded", bi->member);
+    if (s.mismatch)
+        return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' changed since it was verified", file,
+                          bi->member);
+    if (s.archive_error[0])
+        return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' is damaged: member '%s': %s", file, bi->member,
+                          s.archive_error);
+    if (st < 0) {
+        tu_err_prefix(err, "loading member '%s': ", bi->member);
+        return -1;
+    }
+    if (lr.failed)
+        return tu_err_set(err, TU_ERR_HTTP, "loading member '%s': the docker daemon said: %s", bi->member, lr.error);
+    say(progress, "loaded  ", bi->member, s.n);
+    /* The tag is there and names exactly the image the manifest promised. */
+    json_t *img = NULL;
+    if (docker_image_inspect(d, bi->name, &img, err) < 0) {
+        tu_err_prefix(err, "after loading member '%s', image '%s': ", bi->member, bi->name);
+        return -1;
+    }
+    const char *id = json_string_value(json_object_get(img, "Id"));
+    int same = id && strcmp(id, bi->image_id) == 0;
+    if (!same)
+        tu_err_set(err, TU_ERR_PROTOCOL, "member '%s' loaded '%s' as image %.80s, but the manifest says %s",
+                   bi->member, bi->name, id ? id : "(none)", bi->image_id);
+    json_decref(img);
+    return same ? 0 : -1;
+}
+
+int bundle_load(struct docker *d, const char *file, FILE *progress, const struct bundle_manifest *m, char **record_path,
+                struct tu_err *err)
+{
+    *record_path = NULL;
+    struct archive *a = open_bundle(file, err);
+    if (!a)
+        return -1;
+    int rc = -1;
+    size_t loaded = 0;
+    for (;;) {
+        struct archive_entry *en;
+        int r = archive_read_next_header(a, &en);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK) {
+            tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' changed since it was verified: %s", file,
+                       archive_error_string(a) ? archive_error_string(a) : "read error");
+            goto out;
+        }
+        const char *name = archive_entry_pathname(en);
+        const struct bundle_image *bi = NULL;
+        for (size_t i = 0; i < m->n && name; i++)
+            if (strcmp(m->img[i].member, name) == 0)
+                bi = &m->img[i];
+        if (!bi)
+            continue;  /* manifest and sums: read in pass 1 */
+        if (load_member(d, a, file, bi, progress, err) < 0)
+            goto out;
+        loaded++;
+    }
+    if (loaded != m->n) {
+        tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' changed since it was verified: %zu of %zu images found", file,
+                   loaded, m->n);
+        goto out;
+    }
+    char stamp[32];
+    if (bundle_record_save(m, time_iso_now(stamp, sizeof(stamp)), err) < 0) {
+        tu_err_prefix(err, "the images are loaded, but recording them failed: ");
+        goto out;
+    }
+    *record_path = bundle_record_path();
+    rc = 0;
+out:
+    archive_read_free(a);
+    return rc;
+}
