@@ -85,11 +85,11 @@ TB_REGISTRY=$REG tb_compose_up "$P" 0.8.1 2>"$WORK/up.log" || { cat "$WORK/up.lo
 tb_check "blue 0.8.1 is installed and seeded" tb_seed_blue "$P" 0.8.1 3
 # Orphans of earlier manual upgrades, and an index of another application.
 tb_check "0.7.4's indices are there (no container of 0.7.4)" \
-  bash -c "$(declare -f make_index ES jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index 074.75120.tracardi-event-2022-12 4 && make_index 074.75120.tracardi-profile 2"
+  bash -c "$(declare -f make_index ES jqe tb_jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index 074.75120.tracardi-event-2022-12 4 && make_index 074.75120.tracardi-profile 2"
 tb_check "0.8.0's indices are there: staging, prod- and static-" \
-  bash -c "$(declare -f make_index ES jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index 080.fa73a.tracardi-event-2023-6 3 && make_index prod-080.fa73a.tracardi-profile 1 && make_index static-080.fa73a.tracardi-bridge 0"
+  bash -c "$(declare -f make_index ES jqe tb_jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index 080.fa73a.tracardi-event-2023-6 3 && make_index prod-080.fa73a.tracardi-profile 1 && make_index static-080.fa73a.tracardi-bridge 0"
 tb_check "an index of another application is there" \
-  bash -c "$(declare -f make_index ES jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index crm-export 6"
+  bash -c "$(declare -f make_index ES jqe tb_jqe); TB_ELASTIC_URL=$TB_ELASTIC_URL; make_index crm-export 6"
 
 tu indices --json >"$WORK/i1.json" 2>"$ERR"; rc=$?
 tb_check "indices exits 0" [ $rc = 0 ]
