@@ -341,13 +341,14 @@ static json_t *blue_record(struct upctx *u, const char *edge_conf)
     return b;
 }
 
-static int lock_take(struct upctx *u, struct tu_lock *l, const char *what, FILE *out, struct tu_err *err)
+/* A recovered stale lock is said as an event: with --json, stdout stays JSON lines. */
+static int lock_take(struct engine *e, struct tu_lock *l, const char *what, struct tu_err *err)
 {
     char *recovered = NULL;
-    if (lock_acquire(l, u->lock_path, what, &recovered, err) < 0)
+    if (lock_acquire(l, e->u->lock_path, what, &recovered, err) < 0)
         return -1;
     if (recovered) {
-        fprintf(out, "note: %s\n", recovered);
+        engine_say(e, "lock", "%s", recovered);
         free(recovered);
     }
     return 0;
@@ -360,7 +361,7 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
     struct tu_lock lock;
     char what[96];
     snprintf(what, sizeof(what), "upgrade --to %s", o->plan.target);
-    if (lock_take(u, &lock, what, out, err) < 0)
+    if (lock_take(&e, &lock, what, err) < 0)
         return UP_REFUSED;
     enum up_outcome outcome = UP_REFUSED;
     if (plan_build(u, &o->plan, &e.plan, err) < 0)
@@ -513,7 +514,7 @@ enum up_outcome upgrade_resume(struct upctx *u, const struct up_opts *given, FIL
     struct engine e;
     engine_init(&e, u, &o_local, out);
     struct tu_lock lock;
-    if (lock_take(u, &lock, "resume", out, err) < 0)
+    if (lock_take(&e, &lock, "resume", err) < 0)
         return UP_REFUSED;
     enum up_outcome outcome = UP_REFUSED;
     if (engine_load(&e, u, 1, err) < 0)
@@ -540,7 +541,7 @@ int upgrade_rollback(struct upctx *u, const struct up_opts *o, FILE *out, struct
     struct engine e;
     engine_init(&e, u, o, out);
     struct tu_lock lock;
-    if (lock_take(u, &lock, "rollback", out, err) < 0)
+    if (lock_take(&e, &lock, "rollback", err) < 0)
         return -1;
     int rc = -1;
     if (engine_load(&e, u, 0, err) < 0)
