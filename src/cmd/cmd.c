@@ -147,7 +147,9 @@ static void print_main_help(FILE *f)
             fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nRun 'tracup COMMAND --help' for a command's options.\n"
                "Environment: DOCKER_HOST (unix://PATH), DOCKER_API_VERSION, DOCKER_CONFIG,\n"
-               "TRACUP_REGISTRY, TRACUP_CONFIG (default %s).\n", TU_CONFIG_DEFAULT);
+               "TRACUP_REGISTRY, TRACUP_CONFIG (default %s), TRACUP_STATE_DIR,\n"
+               "TRACUP_HOOKS_DIR, TRACUP_ADMIN_EMAIL, TRACUP_ADMIN_PASSWORD. See tracup(1).\n",
+            TU_CONFIG_DEFAULT);
 }
 
 static void print_cmd_help(FILE *f, const struct cmd_entry *c)
