@@ -2,6 +2,7 @@
 #include "registry/regapi.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,13 +189,26 @@ static int creds_needed(struct reg_api *r, const char *what, struct tu_err *err)
     return -1;
 }
 
-/* The host[:port] of an http(s) URL into out. */
-static void url_host(const char *url, char *out, size_t cap)
+/* The host of an http(s) URL into out, as curl will connect to it (curl's own
+ * parser: "http://localhost:1@evil.example/" goes to evil.example). Returns -1
+ * for a URL curl cannot parse or one carrying user information. */
+static int url_host(const char *url, char *out, size_t cap)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t n = strcspn(p, "/?#");
-    snprintf(out, cap, "%.*s", (int)(n < 255 ? n : 255), p);
+    CURLU *u = curl_url();
+    char *host = NULL, *user = NULL, *pw = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host &&
+        curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+        curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_NO_PASSWORD && strlen(host) < cap) {
+        snprintf(out, cap, "%s", host);
+        rc = 0;
+    }
+    curl_free(host);
+    curl_free(user);
+    curl_free(pw);
+    curl_url_cleanup(u);
+    return rc;
 }
 
 /* Bearer: a token from the realm, with the credentials when there are some. */
@@ -207,7 +221,9 @@ static int bearer_token(struct reg_api *r, const struct www_auth *ch, const char
     int has_token = c->identitytoken && *c->identitytoken;
     int has_user = c->username && *c->username;
     char host[256];
-    url_host(ch->realm, host, sizeof(host));
+    if (url_host(ch->realm, host, sizeof(host)) < 0)
+        return tu_err_set(err, TU_ERR_PROTOCOL, "registry '%s' asks for a token at a realm tracup does not use "
+                                                "(not a plain http(s) URL, or one with user information)", r->name);
     if ((has_token || has_user) && strncmp(ch->realm, "http://", 7) == 0 && !reg_host_is_loopback(host))
         return tu_err_set(err, TU_ERR_REFUSED, "registry '%s' sends its token requests to '%.100s' over plain "
                                                "http: tracup does not send credentials there", r->name, host);

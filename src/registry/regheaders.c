@@ -24,9 +24,13 @@ int reg_host_is_loopback(const char *hostport)
     if (!hostport)
         return 0;
     if (strncmp(hostport, "[::1]", 5) == 0)
-        return hostport[5] == '\0' || hostport[5] == ':';
+        return hostport[5] == '\0' || (hostport[5] == ':' && hostport[6] && strlen(hostport + 6) <= 5 &&
+                                        strspn(hostport + 6, "0123456789") == strlen(hostport + 6));
     const char *colon = strchr(hostport, ':');
     size_t hl = colon ? (size_t)(colon - hostport) : strlen(hostport);
+    /* After the host only a port: "localhost:1@evil.example" is evil.example's. */
+    if (colon && (!colon[1] || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1)))
+        return 0;
     if (hl == 9 && strncasecmp(hostport, "localhost", 9) == 0)
         return 1;
     /* 127.a.b.c: four numbers up to 255, the first 127. */

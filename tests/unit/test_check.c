@@ -143,6 +143,12 @@ static void test_loopback_and_tags(void **state)
     assert_false(reg_host_is_loopback("127.0.0"));
     assert_false(reg_host_is_loopback("[::2]:5000"));
     assert_false(reg_host_is_loopback("docker.io"));
+    /* What follows the host can only be a port. */
+    assert_false(reg_host_is_loopback("localhost:1@evil.example"));
+    assert_false(reg_host_is_loopback("127.0.0.1:1@evil.example"));
+    assert_false(reg_host_is_loopback("[::1]:1@evil.example"));
+    assert_false(reg_host_is_loopback("127.0.0.1:"));
+    assert_false(reg_host_is_loopback("127.0.0.1:123456"));
 
     struct reg_api r;
     struct tu_err e;
@@ -481,6 +487,19 @@ static void test_bearer_failures(void **state)
     expect(f, LIST, 401, "WWW-Authenticate: Bearer realm=\"http://auth.example/token\"\r\n", "");
     assert_int_equal(list(f, &t, &e), -1);
     assert_int_equal(e.kind, TU_ERR_REFUSED);
+    /* A loopback name in the user information is not a loopback host: the realm is
+     * refused before any request (the fake registry would answer the next one). */
+    static const char *const sly[] = {"http://localhost:1@evil.example/token", "http://127.0.0.1:5000@evil.example/t",
+                                      "http://user:pw@127.0.0.1/token", "http://127.0.0.1%40evil.example/t",
+                                      "HTTP://auth.example/token"};
+    for (size_t i = 0; i < sizeof(sly) / sizeof(sly[0]); i++) {
+        char *hdr = xasprintf("WWW-Authenticate: Bearer realm=\"%s\"\r\n", sly[i]);
+        expect(f, LIST, 401, hdr, "");
+        tu_err_clear(&e);
+        assert_int_equal(list(f, &t, &e), -1);
+        assert_true(e.kind == TU_ERR_REFUSED || e.kind == TU_ERR_PROTOCOL);
+        free(hdr);
+    }
     expect(f, LIST, 401, "WWW-Authenticate: Bearer realm=\"file:///etc/passwd\"\r\n", "");
     assert_int_equal(list(f, &t, &e), -1);
     assert_int_equal(e.kind, TU_ERR_PROTOCOL);
