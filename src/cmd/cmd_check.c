@@ -72,7 +72,17 @@ static int running_from_host(struct tu_ctx *ctx, const char *prefix, const char 
         rc = cmd_fail(ctx, &err, TU_EXIT_USAGE);
         goto out;
     }
-    if (upctx_pick(&u, NULL, NULL, &err) < 0) {
+    /* After an upgrade with --blue-standby both releases' apis run: the live one is
+     * green's (read from the journal; nothing is created in the state directory). */
+    json_t *standby = NULL;
+    if (u.stack->name[0] && u.stack->name[0] != '.' && !strchr(u.stack->name, '/')) {
+        char *dir = xasprintf("%s/%s", upctx_state_root(), u.stack->name);
+        standby = upctx_standby_ids(dir);
+        free(dir);
+    }
+    int pr = upctx_pick(&u, NULL, standby, &err);
+    json_decref(standby);
+    if (pr < 0) {
         rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
         goto out;
     }

@@ -108,6 +108,9 @@ tb_check "…blue's api and gui run, its update-worker is stopped" bash -c \
 tb_check "…indices takes green's api as the live one, blue's as the rollback target" bash -c \
     "[ $rc = 0 ] && jq -e '[.groups[] | select(.uses | index(\"live\")) | .release] == [\"0.8.2\"] and
                            [.groups[] | select(.uses | index(\"rollback\")) | .release] == [\"0.8.1\"]' '$WORK/idx.json' >/dev/null"
+"$TRACUP" check --registry "$TB_REGISTRY" --stack "$P" --json >"$WORK/check.json" 2>"$ERR"; rc=$?
+tb_check "…check compares with green's release, not blue's standing by" bash -c \
+    "[ $rc = 0 ] && jq -e '.running == \"0.8.2\"' '$WORK/check.json' >/dev/null"
 started=$(docker inspect -f '{{.State.StartedAt}}' "${P}_api_1")
 probe_start "$PUB" standby
 t0=$EPOCHREALTIME
