@@ -187,7 +187,8 @@ static int phase_seen(struct engine *e, const char *phase)
 }
 
 /* pre-upgrade, once, after preflight and before the first change. Returns 0 to go
- * on; else the upgrade ends not started (err). A resume past it does not run it again. */
+ * on, 1 when tracup was interrupted while it ran (resume runs it again), else -1:
+ * the upgrade ends not started (err). A resume past it does not run it again. */
 static int pre_upgrade(struct engine *e, struct tu_err *err)
 {
     if (journal_hook_reached(&e->j, HOOK_PRE_UPGRADE) || phase_seen(e, "pull"))
@@ -196,6 +197,8 @@ static int pre_upgrade(struct engine *e, struct tu_err *err)
     tu_err_clear(&he);
     if (engine_hook(e, HOOK_PRE_UPGRADE, NULL, 1, &he) == 0)
         return 0;
+    if (tu_interrupted())
+        return 1; /* cut short, not a no: nothing changed yet */
     json_object_set_new(e->j.doc, "not_started", json_string(he.msg));
     journal_set_state(&e->j, "rolled_back", err);
     record_history(e, "upgrade", "not started: a pre-upgrade hook said no");
@@ -230,8 +233,15 @@ static enum up_outcome run_steps(struct engine *e, struct tu_err *err)
                                          "'tracup rollback' goes back to blue");
             return UP_INTERRUPTED;
         }
-        if (strcmp(steps[i].name, "pull") == 0 && pre_upgrade(e, err) < 0)
+        int pre = strcmp(steps[i].name, "pull") == 0 ? pre_upgrade(e, err) : 0;
+        if (pre < 0)
             return UP_REFUSED;
+        if (pre > 0) {
+            journal_set_state(&e->j, "interrupted", err);
+            engine_say(e, steps[i].name, "interrupted while the pre-upgrade hook ran, nothing changed; 'tracup "
+                                         "resume' runs it again and continues, 'tracup rollback' ends the upgrade");
+            return UP_INTERRUPTED;
+        }
         if (journal_phase_begin(&e->j, steps[i].name, err) < 0) {
             tu_err_prefix(err, "cannot write the journal, stopping: ");
             return UP_FAILED_ATTENTION;

@@ -97,6 +97,27 @@ tb_check "resume: nothing to resume (exit 1)" bash -c "[ $rc = 1 ] && grep -q 'n
 tb_check "blue still serves 0.8.1" [ "$(version_at "$API")" = 0.8.1 ]
 
 ###########################################################################
+echo "--- 1b. SIGTERM while the pre-upgrade hook runs: interrupted, not a no"
+SLOW=$WORK/slow
+hook "$SLOW/pre-upgrade" "touch '$LOG/slow-started'; sleep 30"
+# Not through tu(): $! must be tracup itself, not a subshell.
+TRACUP_HOOKS_DIR=$SLOW "$TRACUP" upgrade --registry "$TB_REGISTRY" --stack "$P" --to 0.8.2 --observe 2 \
+  --smoke-timeout 60 --yes >"$OUT" 2>"$ERR" &
+pid=$!
+for _ in $(seq 1 200); do [ -e "$LOG/slow-started" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"; rc=$?
+tb_check "the upgrade stops as interrupted (exit 6)" bash -c "[ -e '$LOG/slow-started' ] && [ $rc = 6 ]"
+tb_check "…the journal says interrupted, no phase after preflight, nothing 'not started'" \
+  jqe '.state == "interrupted" and ([.phases[].name] == ["preflight"]) and (has("not_started") | not)' "$J"
+tb_check "…no green container was created" [ -z "$(greens)" ]
+# resume runs the hook that was cut short again: this time it says no.
+TRACUP_HOOKS_DIR=$VETO tu resume >"$OUT" 2>"$ERR"; rc=$?
+tb_check "resume runs pre-upgrade again (the veto now: exit 1, not started)" bash -c \
+  "[ $rc = 1 ] && grep -qx \"error: pre-upgrade hook 'pre-upgrade' exited 3: the upgrade was not started\" '$ERR'"
+tb_check "blue still serves 0.8.1" [ "$(version_at "$API")" = 0.8.1 ]
+
+###########################################################################
 echo "--- 2. the upgrade with hooks, killed after pre-upgrade and resumed"
 TRACUP_TEST_KILL_AT=pull tu upgrade --to 0.8.2 --observe 2 --smoke-timeout 60 --yes --hooks-dir "$HOOKS" \
   --hook-timeout 20 >"$WORK/up0.out" 2>"$WORK/up0.err"; rc=$?
