@@ -35,6 +35,9 @@ struct bundle_manifest {
     char created[32];
     struct bundle_image img[BUNDLE_MAX_IMAGES];
     size_t n;
+    /* The file as pass 1 read it: pass 2 refuses a file that changed since. */
+    uint64_t src_dev, src_ino, src_size;
+    int64_t src_mtime_ns, src_ctime_ns;
 };
 
 /* What a member name is. */

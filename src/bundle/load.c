@@ -3,8 +3,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bundle/record.h"
 #include "cmd/cmd.h"
@@ -16,25 +20,65 @@
 
 #define CHUNK (64 * 1024)
 #define MAX_MEMBERS (BUNDLE_MAX_IMAGES + 2)
+#define INNER_MANIFEST_MAX (64 * 1024)  /* docker save's own manifest.json, bytes */
 
 struct seen {
     char name[48];
     char hex[SHA256_HEX_LEN + 1];
     uint64_t size;
+    /* An image member, from the docker-save archive's own manifest.json: the one
+     * tag docker load would set, and the image's config digest. */
+    char repo_tag[256];
+    char config_hex[SHA256_HEX_LEN + 1];
 };
 
-static struct archive *open_bundle(const char *file, struct tu_err *err)
+/* Opens the bundle; st receives what the file is, fd the descriptor to close
+ * after archive_read_free. */
+static struct archive *open_bundle(const char *file, struct stat *st, int *fd, struct tu_err *err)
 {
+    *fd = open(file, O_RDONLY | O_CLOEXEC);
+    const char *why = NULL;
+    if (*fd < 0 || fstat(*fd, st) < 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st->st_mode))
+        why = "not a regular file";
+    if (why) {
+        tu_err_set(err, TU_ERR_IO, "cannot read bundle '%s': %s", file, why);
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return NULL;
+    }
     struct archive *a = archive_read_new();
     archive_read_support_filter_zstd(a);
     archive_read_support_filter_xz(a);
     archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, file, CHUNK) != ARCHIVE_OK) {
+    if (archive_read_open_fd(a, *fd, CHUNK) != ARCHIVE_OK) {
         tu_err_set(err, TU_ERR_IO, "cannot read bundle '%s': %s", file, archive_error_string(a));
         archive_read_free(a);
+        close(*fd);
+        *fd = -1;
         return NULL;
     }
     return a;
+}
+
+static void close_bundle(struct archive *a, int fd)
+{
+    archive_read_free(a);
+    if (fd >= 0)
+        close(fd);
+}
+
+static int64_t ns_of(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* "docker.io/x/y:t" and "x/y:t" are one name to the daemon. */
+static const char *short_name(const char *n)
+{
+    return strncmp(n, "docker.io/", 10) == 0 ? n + 10 : n;
 }
 
 static void say(FILE *f, const char *verb, const char *member, uint64_t n)
@@ -94,6 +138,148 @@ static int read_member(struct archive *a, const char *file, const char *name, st
     return rc;
 }
 
+/* ---- an image member: hashed whole, and read as the tar docker load will read ---- */
+
+struct inner_src {
+    struct archive *outer;
+    char *chunk;
+    struct sha256 *h;
+    uint64_t n;
+    FILE *progress;
+    const char *name;
+    long last_ms;
+    int failed;          /* 1 outer read error, 2 interrupted, 3 too big */
+};
+
+static la_ssize_t inner_read(struct archive *ia, void *ud, const void **out)
+{
+    (void)ia;
+    struct inner_src *s = ud;
+    if (tu_interrupted()) {
+        s->failed = 2;
+        return -1;
+    }
+    la_ssize_t r = archive_read_data(s->outer, s->chunk, CHUNK);
+    if (r < 0) {
+        s->failed = 1;
+        return -1;
+    }
+    if (s->n + (uint64_t)r > BUNDLE_IMAGE_MAX) {
+        s->failed = 3;
+        return -1;
+    }
+    sha256_update(s->h, s->chunk, (size_t)r);
+    s->n += (uint64_t)r;
+    if (s->progress && time_mono_ms() - s->last_ms >= 1000) {
+        s->last_ms = time_mono_ms();
+        say(s->progress, "checking", s->name, s->n);
+    }
+    *out = s->chunk;
+    return r;
+}
+
+/* docker save's manifest.json: exactly one image, exactly one tag, its config. */
+static int inner_manifest(const char *data, size_t len, struct seen *s)
+{
+    json_t *j = json_loadb(data, len, 0, NULL);
+    json_t *img = json_array_get(j, 0);
+    json_t *tags = json_object_get(img, "RepoTags");
+    const char *tag = json_string_value(json_array_get(tags, 0));
+    const char *cfg = json_string_value(json_object_get(img, "Config"));
+    int ok = json_is_array(j) && json_array_size(j) == 1 && json_array_size(tags) == 1 && tag && cfg &&
+             strlen(tag) < sizeof(s->repo_tag);
+    if (ok) {
+        snprintf(s->repo_tag, sizeof(s->repo_tag), "%s", tag);
+        /* "<hex>.json" (docker save) or "blobs/sha256/<hex>" (OCI layout). */
+        const char *h = strncmp(cfg, "blobs/sha256/", 13) == 0 ? cfg + 13 : cfg;
+        size_t hl = strlen(h);
+        if (h == cfg && hl > 5 && strcmp(h + hl - 5, ".json") == 0)
+            hl -= 5;
+        ok = hl == SHA256_HEX_LEN && strspn(h, "0123456789abcdef") >= hl;
+        if (ok)
+            snprintf(s->config_hex, sizeof(s->config_hex), "%.*s", (int)hl, h);
+    }
+    json_decref(j);
+    return ok ? 0 : -1;
+}
+
+static int read_image_member(struct archive *a, const char *file, struct seen *s, FILE *progress, struct tu_err *err)
+{
+    struct sha256 h;
+    sha256_init(&h);
+    struct inner_src src = {.outer = a, .chunk = xmalloc(CHUNK), .h = &h, .progress = progress, .name = s->name,
+                            .last_ms = time_mono_ms()};
+    struct buf man;
+    buf_init(&man, INNER_MANIFEST_MAX);
+    int rc = 0, found = 0;
+    const char *why = NULL;
+    struct archive *ia = archive_read_new();
+    archive_read_support_format_tar(ia);
+    if (archive_read_open(ia, &src, NULL, inner_read, NULL) != ARCHIVE_OK) {
+        why = archive_error_string(ia) ? archive_error_string(ia) : "not a tar";
+    } else {
+        for (int entries = 0; !why; entries++) {
+            struct archive_entry *en;
+            int r = archive_read_next_header(ia, &en);
+            if (r == ARCHIVE_EOF)
+                break;
+            if (r != ARCHIVE_OK || entries > 100000) {
+                why = r != ARCHIVE_OK ? (archive_error_string(ia) ? archive_error_string(ia) : "not a tar")
+                                      : "too many entries";
+                break;
+            }
+            const char *p = archive_entry_pathname(en);
+            if (p && strcmp(p, "manifest.json") == 0 && !found) {
+                found = 1;
+                char tmp[4096];
+                for (;;) {
+                    la_ssize_t n = archive_read_data(ia, tmp, sizeof(tmp));
+                    if (n == 0)
+                        break;
+                    if (n < 0 || buf_append(&man, tmp, (size_t)n) < 0) {
+                        why = n < 0 ? (archive_error_string(ia) ? archive_error_string(ia) : "read error")
+                                    : "its manifest.json is too large";
+                        break;
+                    }
+                }
+            } else if (archive_read_data_skip(ia) != ARCHIVE_OK) {
+                why = archive_error_string(ia) ? archive_error_string(ia) : "read error";
+            }
+        }
+    }
+    char whybuf[200];
+    if (why) { /* it may live in ia, freed next */
+        snprintf(whybuf, sizeof(whybuf), "%s", why);
+        why = whybuf;
+    }
+    archive_read_free(ia);
+    /* The rest of the member (tar padding) still counts in its hash. */
+    while (!src.failed) {
+        const void *dummy;
+        la_ssize_t r = inner_read(NULL, &src, &dummy);
+        if (r <= 0)
+            break;
+    }
+    if (src.failed == 2)
+        rc = tu_err_set(err, TU_ERR_IO, "interrupted; nothing was loaded");
+    else if (src.failed == 3)
+        rc = tu_err_set(err, TU_ERR_TOO_BIG, "bundle '%s': member '%s' is larger than %llu bytes", file, s->name,
+                        (unsigned long long)BUNDLE_IMAGE_MAX);
+    else if (src.failed == 1)
+        rc = tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' is damaged: member '%s': %s", file, s->name,
+                        archive_error_string(a) ? archive_error_string(a) : "read error");
+    else if (why || !found || inner_manifest(man.data ? man.data : "", man.len, s) < 0)
+        rc = tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' is not one saved image with one tag (%s)",
+                        file, s->name, why ? why : !found ? "no manifest.json" : "its manifest.json");
+    if (rc == 0) {
+        sha256_final_hex(&h, s->hex);
+        s->size = src.n;
+    }
+    buf_free(&man);
+    free(src.chunk);
+    return rc;
+}
+
 static struct seen *find_seen(struct seen *s, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -128,6 +314,13 @@ static int cross_check(const char *file, struct seen *seen, size_t ns, const str
         if (strcmp(s->hex, bi->sha256) != 0 || s->size != bi->size)
             return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' does not match the manifest's "
                                                     "SHA-256 and size", file, bi->member);
+        /* What docker load would tag, and the image: exactly the manifest's. */
+        if (strcmp(short_name(s->repo_tag), short_name(bi->name)) != 0)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' would tag '%.120s', not '%s'", file,
+                              bi->member, s->repo_tag, bi->name);
+        if (strncmp(bi->image_id, "sha256:", 7) != 0 || strcmp(bi->image_id + 7, s->config_hex) != 0)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s': member '%s' holds image sha256:%s, not %s", file,
+                              bi->member, s->config_hex, bi->image_id);
     }
     for (size_t i = 0; i < ns; i++) {
         if (bundle_member_kind(seen[i].name) != BM_IMAGE)
@@ -145,7 +338,9 @@ static int cross_check(const char *file, struct seen *seen, size_t ns, const str
 int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, struct tu_err *err)
 {
     memset(m, 0, sizeof(*m));
-    struct archive *a = open_bundle(file, err);
+    struct stat st;
+    int fd;
+    struct archive *a = open_bundle(file, &st, &fd, err);
     if (!a)
         return -1;
     struct seen seen[MAX_MEMBERS];
@@ -195,6 +390,7 @@ int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, s
             goto out;
         }
         struct seen *s = &seen[ns++];
+        memset(s, 0, sizeof(*s));
         snprintf(s->name, sizeof(s->name), "%s", name);
         last = s->name;
         struct buf *keep = kind == BM_MANIFEST ? &manifest : kind == BM_SUMS ? &sums_text : NULL;
@@ -203,7 +399,8 @@ int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, s
                        keep->max);
             goto out;
         }
-        if (read_member(a, file, s->name, keep, s, progress, err) < 0)
+        if ((kind == BM_IMAGE ? read_image_member(a, file, s, progress, err)
+                              : read_member(a, file, s->name, keep, s, progress, err)) < 0)
             goto out;
         if (progress && kind == BM_IMAGE)
             say(progress, "checked ", s->name, s->size);
@@ -231,13 +428,18 @@ int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, s
     }
     if (cross_check(file, seen, ns, &sums, m, err) < 0)
         goto out;
+    m->src_dev = (uint64_t)st.st_dev;
+    m->src_ino = (uint64_t)st.st_ino;
+    m->src_size = (uint64_t)st.st_size;
+    m->src_mtime_ns = ns_of(st.st_mtim);
+    m->src_ctime_ns = ns_of(st.st_ctim);
     rc = 0;
 out:
     if (rc < 0)
         bundle_manifest_free(m);
     buf_free(&manifest);
     buf_free(&sums_text);
-    archive_read_free(a);
+    close_bundle(a, fd);
     return rc;
 }
 
@@ -252,21 +454,23 @@ struct source {
     long last_ms;
     int mismatch;
     char archive_error[256];
+    /* One chunk is read ahead and the one before it held back until then: the
+     * member's last bytes reach the daemon only once its SHA-256 matched. */
+    char *cur, *nxt;
+    size_t cur_len, cur_off, nxt_len;
+    int primed;
 };
 
-static ssize_t read_source(void *ud, char *buf, size_t cap)
+static la_ssize_t fill(struct source *s, char *dst)
 {
-    struct source *s = ud;
-    if (tu_interrupted())
-        return -1;
-    la_ssize_t r = archive_read_data(s->a, buf, cap);
+    la_ssize_t r = archive_read_data(s->a, dst, CHUNK);
     if (r < 0) {
         snprintf(s->archive_error, sizeof(s->archive_error), "%s",
                  archive_error_string(s->a) ? archive_error_string(s->a) : "read error");
         return -1;
     }
     if (r == 0) {
-        /* The end: the bytes sent must be the bytes verified in pass 1. */
+        /* The end: the bytes read must be the bytes verified in pass 1. */
         char hex[SHA256_HEX_LEN + 1];
         sha256_final_hex(&s->h, hex);
         if (strcmp(hex, s->bi->sha256) != 0 || s->n != s->bi->size) {
@@ -275,13 +479,55 @@ static ssize_t read_source(void *ud, char *buf, size_t cap)
         }
         return 0;
     }
-    sha256_update(&s->h, buf, (size_t)r);
+    sha256_update(&s->h, dst, (size_t)r);
     s->n += (uint64_t)r;
     if (s->progress && time_mono_ms() - s->last_ms >= 1000) {
         s->last_ms = time_mono_ms();
         say(s->progress, "loading ", s->bi->member, s->n);
     }
     return r;
+}
+
+/* Makes the next chunk current: 1, 0 at the (verified) end, -1 on error. */
+static int advance(struct source *s)
+{
+    if (!s->primed) {
+        s->primed = 1;
+        la_ssize_t r = fill(s, s->nxt);
+        if (r < 0)
+            return -1;
+        s->nxt_len = (size_t)r;
+    }
+    if (s->nxt_len == 0)
+        return 0;
+    char *t = s->cur;
+    s->cur = s->nxt;
+    s->nxt = t;
+    s->cur_len = s->nxt_len;
+    s->cur_off = 0;
+    la_ssize_t r = fill(s, s->nxt);
+    if (r < 0)
+        return -1; /* the current chunk is never sent */
+    s->nxt_len = (size_t)r;
+    return 1;
+}
+
+static ssize_t read_source(void *ud, char *buf, size_t cap)
+{
+    struct source *s = ud;
+    if (tu_interrupted())
+        return -1;
+    if (s->cur_off == s->cur_len) {
+        int r = advance(s);
+        if (r <= 0)
+            return r;
+    }
+    size_t n = s->cur_len - s->cur_off;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, s->cur + s->cur_off, n);
+    s->cur_off += n;
+    return (ssize_t)n;
 }
 
 static int on_load_line(void *ud, const char *line, size_t len)
@@ -293,11 +539,14 @@ static int on_load_line(void *ud, const char *line, size_t len)
 static int load_member(struct docker *d, struct archive *a, const char *file, const struct bundle_image *bi,
                        FILE *progress, struct tu_err *err)
 {
-    struct source s = {.a = a, .bi = bi, .progress = progress, .last_ms = time_mono_ms()};
+    struct source s = {.a = a, .bi = bi, .progress = progress, .last_ms = time_mono_ms(), .cur = xmalloc(CHUNK),
+                       .nxt = xmalloc(CHUNK)};
     sha256_init(&s.h);
     struct load_result lr;
     load_result_init(&lr);
     long st = docker_upload(d, "/images/load?quiet=1", "application/x-tar", read_source, &s, on_load_line, &lr, err);
+    free(s.cur);
+    free(s.nxt);
     if (tu_interrupted())
         return tu_err_set(err, TU_ERR_IO, "interrupted while loading member '%s'; images loaded before it stay, "
                                           "nothing was recorded", bi->member);
@@ -313,6 +562,10 @@ static int load_member(struct docker *d, struct archive *a, const char *file, co
     }
     if (lr.failed)
         return tu_err_set(err, TU_ERR_HTTP, "loading member '%s': the docker daemon said: %s", bi->member, lr.error);
+    for (size_t i = 0; i < lr.nloaded; i++)
+        if (strcmp(short_name(lr.loaded[i]), short_name(bi->name)) != 0)
+            return tu_err_set(err, TU_ERR_PROTOCOL, "loading member '%s': the daemon tagged '%.120s', not '%s'",
+                              bi->member, lr.loaded[i], bi->name);
     say(progress, "loaded  ", bi->member, s.n);
     /* The tag is there and names exactly the image the manifest promised. */
     json_t *img = NULL;
@@ -333,10 +586,18 @@ int bundle_load(struct docker *d, const char *file, FILE *progress, const struct
                 struct tu_err *err)
 {
     *record_path = NULL;
-    struct archive *a = open_bundle(file, err);
+    struct stat st;
+    int fd;
+    struct archive *a = open_bundle(file, &st, &fd, err);
     if (!a)
         return -1;
     int rc = -1;
+    if ((uint64_t)st.st_dev != m->src_dev || (uint64_t)st.st_ino != m->src_ino ||
+        (uint64_t)st.st_size != m->src_size || ns_of(st.st_mtim) != m->src_mtime_ns ||
+        ns_of(st.st_ctim) != m->src_ctime_ns) {
+        tu_err_set(err, TU_ERR_PROTOCOL, "bundle '%s' changed since it was verified; nothing was loaded", file);
+        goto out;
+    }
     size_t loaded = 0;
     for (;;) {
         struct archive_entry *en;
@@ -372,6 +633,6 @@ int bundle_load(struct docker *d, const char *file, FILE *progress, const struct
     *record_path = bundle_record_path();
     rc = 0;
 out:
-    archive_read_free(a);
+    close_bundle(a, fd);
     return rc;
 }

@@ -183,8 +183,12 @@ tb_check "nothing was loaded from those either" nothing_loaded
 # Checksums that agree with a member the daemon cannot load: it answers 200 and then
 # reports the error in its stream, which must fail the load.
 mkdir -p "$WORK/junk/images" "$WORK/junk/in"
-echo "not an image" >"$WORK/junk/in/hello.txt"
-tar -cf "$WORK/junk/images/gui.tar" -C "$WORK/junk/in" hello.txt
+# A saved image in form (one tag, the manifest's image id) whose config file is not
+# there: tracup's own look inside passes it, the daemon refuses it in its stream.
+gui_name=$(jq -r '.images[] | select(.role == "gui") | .name' "$WORK/x/manifest.json")
+gui_id=$(jq -r '.images[] | select(.role == "gui") | .image_id' "$WORK/x/manifest.json")
+printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":[]}]' "${gui_id#sha256:}" "$gui_name" >"$WORK/junk/in/manifest.json"
+tar -cf "$WORK/junk/images/gui.tar" -C "$WORK/junk/in" manifest.json
 jq --arg s "$(sha256sum "$WORK/junk/images/gui.tar" | cut -c1-64)" --argjson n "$(stat -c %s "$WORK/junk/images/gui.tar")" \
   '.images |= [.[] | select(.role == "gui") | .sha256 = $s | .size = $n]' "$WORK/x/manifest.json" >"$WORK/junk/manifest.json"
 (cd "$WORK/junk" && sha256sum manifest.json images/gui.tar >SHA256SUMS &&

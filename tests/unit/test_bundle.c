@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -393,15 +394,55 @@ struct fixture {
     char *dir;
     char *manifest;
     char *sums;
-    char api[64], gui[64];
+    char *api, *gui;        /* saved images: tars with docker save's manifest.json */
+    size_t api_len, gui_len;
 };
+
+/* A tar as docker save writes one: a layer file, then manifest.json naming tags and config. */
+static char *image_tar(const char *layer, const char *inner_manifest, size_t *len)
+{
+    size_t cap = 64 * 1024, used = 0;
+    char *out = xmalloc(cap);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_ustar(a);
+    archive_write_set_bytes_in_last_block(a, 1);
+    assert_int_equal(archive_write_open_memory(a, out, cap, &used), ARCHIVE_OK);
+    const char *names[] = {"0123/layer.tar", "manifest.json"}, *data[] = {layer, inner_manifest};
+    for (size_t i = 0; i < 2; i++) {
+        struct archive_entry *en = archive_entry_new();
+        archive_entry_set_pathname(en, names[i]);
+        archive_entry_set_filetype(en, AE_IFREG);
+        archive_entry_set_perm(en, 0644);
+        archive_entry_set_size(en, (la_int64_t)strlen(data[i]));
+        assert_int_equal(archive_write_header(a, en), ARCHIVE_OK);
+        archive_write_data(a, data[i], strlen(data[i]));
+        archive_entry_free(en);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    *len = used;
+    return out;
+}
+
+static char *saved_image(const char *name, const char *extra_tag, const char *cfg_hex, size_t *len)
+{
+    char *man = extra_tag ? xasprintf("[{\"Config\":\"%s.json\",\"RepoTags\":[\"%s\",\"%s\"],\"Layers\":[]}]",
+                                      cfg_hex, name, extra_tag)
+                          : xasprintf("[{\"Config\":\"%s.json\",\"RepoTags\":[\"%s\"],\"Layers\":[]}]", cfg_hex,
+                                      name);
+    char *layer = xasprintf("the layer bytes of %s", name);
+    char *t = image_tar(layer, man, len);
+    free(man);
+    free(layer);
+    return t;
+}
 
 /* A manifest and SHA256SUMS for two small "images". */
 static void fixture_init(struct fixture *f)
 {
     f->dir = tt_mkdtemp();
-    snprintf(f->api, sizeof(f->api), "api image bytes");
-    snprintf(f->gui, sizeof(f->gui), "gui image bytes, a few more");
+    f->api = saved_image(REG "/tracardi/tracardi-api:0.8.2", NULL, H2, &f->api_len);
+    f->gui = saved_image(REG "/tracardi/tracardi-gui:0.8.2", NULL, H2, &f->gui_len);
     struct bundle_manifest m;
     memset(&m, 0, sizeof(m));
     m.format = 1;
@@ -410,15 +451,16 @@ static void fixture_init(struct fixture *f)
     snprintf(m.tracup_version, sizeof(m.tracup_version), "0.1.0");
     snprintf(m.created, sizeof(m.created), "2026-11-22T08:00:00Z");
     const char *roles[] = {"api", "gui"}, *data[] = {f->api, f->gui};
+    size_t lens[] = {f->api_len, f->gui_len};
     for (size_t i = 0; i < 2; i++) {
         struct bundle_image *bi = &m.img[m.n++];
         snprintf(bi->role, sizeof(bi->role), "%s", roles[i]);
         bi->name = xasprintf(REG "/%s:0.8.2", role_path(roles[i]));
         snprintf(bi->digest, sizeof(bi->digest), "sha256:" H1);
         snprintf(bi->image_id, sizeof(bi->image_id), "sha256:" H2);
-        bi->size = strlen(data[i]);
+        bi->size = lens[i];
         bundle_member_for(roles[i], bi->member, sizeof(bi->member));
-        sha256_hex(data[i], strlen(data[i]), bi->sha256);
+        sha256_hex(data[i], lens[i], bi->sha256);
     }
     json_t *j = bundle_manifest_json(&m);
     f->manifest = json_dumps(j, JSON_INDENT(2));
@@ -436,6 +478,8 @@ static void fixture_free(struct fixture *f)
     free(f->dir);
     free(f->manifest);
     free(f->sums);
+    free(f->api);
+    free(f->gui);
 }
 
 #define M(n, s) {n, s, strlen(s), 0}
@@ -472,59 +516,101 @@ static void test_verify(void **state)
     fixture_init(&f);
     const char *api = f.api, *gui = f.gui;
     {
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/gui.tar", gui),
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0},
                                M("SHA256SUMS", f.sums)};
         verify(&f, mem, 4, 1, NULL);
         verify(&f, mem, 4, 0, NULL);
     }
     {   /* the members in another order are fine */
-        struct member mem[] = {M("SHA256SUMS", f.sums), M("images/gui.tar", gui), M("images/api.tar", api),
+        struct member mem[] = {M("SHA256SUMS", f.sums), {"images/gui.tar", gui, f.gui_len, 0}, {"images/api.tar", api, f.api_len, 0},
                                M("manifest.json", f.manifest)};
         verify(&f, mem, 4, 1, NULL);
     }
     {   /* one byte of an image changed */
-        char bad[64];
-        snprintf(bad, sizeof(bad), "%s", gui);
-        bad[3] ^= 1;
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/gui.tar", bad),
-                               M("SHA256SUMS", f.sums)};
+        char *bad = xmalloc(f.gui_len);
+        memcpy(bad, gui, f.gui_len);
+        bad[512 + 3] ^= 1; /* in the layer's bytes: the tar stays a tar */
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0},
+                               {"images/gui.tar", bad, f.gui_len, 0}, M("SHA256SUMS", f.sums)};
         verify(&f, mem, 4, 1, "member 'images/gui.tar' does not match its SHA-256");
+        free(bad);
+    }
+    {   /* what docker load would do with a member: one tag, the manifest's, and its image */
+        struct fixture g;
+        const char *cases[][3] = {
+            {"127.0.0.1:5999/tracardi/tracardi-gui:0.8.2", "redis:7", "is not one saved image with one tag"},
+            {"127.0.0.1:5999/tracardi/tracardi-api:0.8.2", NULL, "would tag '127.0.0.1:5999/tracardi/tracardi-api"},
+            {"127.0.0.1:5999/tracardi/tracardi-gui:0.8.2", NULL, "holds image sha256:3333"},
+        };
+        for (size_t c = 0; c < 3; c++) {
+            fixture_init(&g);
+            /* The gui member replaced, and the manifest and sums made to match it: only
+             * the look inside the saved image can tell. */
+            free(g.gui);
+            g.gui = saved_image(cases[c][0], cases[c][1], c == 2 ? "3333333333333333333333333333333333333333333333333333333333333333" : H2, &g.gui_len);
+            char gh[65], mh[65];
+            sha256_hex(g.gui, g.gui_len, gh);
+            json_t *mj = json_loads(g.manifest, 0, NULL);
+            json_t *img1 = json_array_get(json_object_get(mj, "images"), 1);
+            json_object_set_new(img1, "sha256", json_string(gh));
+            json_object_set_new(img1, "size", json_integer((json_int_t)g.gui_len));
+            free(g.manifest);
+            g.manifest = json_dumps(mj, JSON_INDENT(2));
+            json_decref(mj);
+            sha256_hex(g.manifest, strlen(g.manifest), mh);
+            char ah[65];
+            sha256_hex(g.api, g.api_len, ah);
+            free(g.sums);
+            g.sums = xasprintf("%s  manifest.json\n%s  images/api.tar\n%s  images/gui.tar\n", mh, ah, gh);
+            struct member mem[] = {M("manifest.json", g.manifest), {"images/api.tar", g.api, g.api_len, 0},
+                                   {"images/gui.tar", g.gui, g.gui_len, 0}, M("SHA256SUMS", g.sums)};
+            verify(&g, mem, 4, 1, cases[c][2]);
+            fixture_free(&g);
+        }
+    }
+    {   /* an image member that is no tar at all */
+        struct fixture g;
+        fixture_init(&g);
+        struct member mem[] = {M("manifest.json", g.manifest), M("images/api.tar", "plain bytes, no tar"),
+                               {"images/gui.tar", g.gui, g.gui_len, 0}, M("SHA256SUMS", g.sums)};
+        verify(&g, mem, 4, 1, "member 'images/api.tar' is not one saved image");
+        fixture_free(&g);
     }
     {   /* the manifest changed (its sum no longer matches) */
         char *m2 = xstrdup(f.manifest);
         char *p = strstr(m2, "0.1.0");
         p[0] = '9';
-        struct member mem[] = {M("manifest.json", m2), M("images/api.tar", api), M("images/gui.tar", gui),
+        struct member mem[] = {M("manifest.json", m2), {"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0},
                                M("SHA256SUMS", f.sums)};
         verify(&f, mem, 4, 1, "member 'manifest.json' does not match");
         free(m2);
     }
     {   /* duplicate member */
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/api.tar", api),
-                               M("images/gui.tar", gui), M("SHA256SUMS", f.sums)};
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, {"images/api.tar", api, f.api_len, 0},
+                               {"images/gui.tar", gui, f.gui_len, 0}, M("SHA256SUMS", f.sums)};
         verify(&f, mem, 5, 1, "member 'images/api.tar' appears twice");
     }
     {   /* missing image */
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("SHA256SUMS", f.sums)};
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, M("SHA256SUMS", f.sums)};
         verify(&f, mem, 3, 1, "member 'images/gui.tar' is missing");
     }
     {   /* missing SHA256SUMS and missing manifest */
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/gui.tar", gui)};
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0}};
         verify(&f, mem, 3, 1, "member 'SHA256SUMS' is missing");
-        struct member mem2[] = {M("images/api.tar", api), M("images/gui.tar", gui), M("SHA256SUMS", f.sums)};
+        struct member mem2[] = {{"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0}, M("SHA256SUMS", f.sums)};
         verify(&f, mem2, 3, 1, "member 'manifest.json' is missing");
     }
     {   /* an image the manifest and sums do not list */
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/gui.tar", gui),
-                               M("images/apm.tar", api), M("SHA256SUMS", f.sums)};
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0},
+                               {"images/apm.tar", api, f.api_len, 0}, M("SHA256SUMS", f.sums)};
         verify(&f, mem, 5, 1, "member 'images/apm.tar' is not in SHA256SUMS");
     }
     {   /* unsafe and unexpected names, a symbolic link */
-        struct member mem[] = {M("manifest.json", f.manifest), M("../evil", api)};
+        struct member mem[] = {M("manifest.json", f.manifest), M("../evil", "x")};
         verify(&f, mem, 2, 1, "unsafe member name '../evil'");
-        struct member mem2[] = {M("/etc/cron.d/x", api)};
+        struct member mem2[] = {M("/etc/cron.d/x", "x")};
         verify(&f, mem2, 1, 1, "unsafe member name '/etc/cron.d/x'");
-        struct member mem3[] = {M("manifest.json", f.manifest), M("README", api)};
+        struct member mem3[] = {M("manifest.json", f.manifest), M("README", "x")};
         verify(&f, mem3, 2, 1, "unexpected member 'README'");
         struct member mem4[] = {{"images/api.tar", "", 0, 1}};
         verify(&f, mem4, 1, 1, "member 'images/api.tar' is not a regular file");
@@ -548,7 +634,7 @@ static void test_verify(void **state)
         free(s2);
     }
     {   /* truncated: cut the compressed file */
-        struct member mem[] = {M("manifest.json", f.manifest), M("images/api.tar", api), M("images/gui.tar", gui),
+        struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", api, f.api_len, 0}, {"images/gui.tar", gui, f.gui_len, 0},
                                M("SHA256SUMS", f.sums)};
         char *path = write_archive(f.dir, "t.bundle", mem, 4, 0);
         FILE *fp = fopen(path, "r+");
@@ -575,6 +661,42 @@ static void test_verify(void **state)
         assert_non_null(strstr(err.msg, "cannot read bundle"));
         free(path);
     }
+    fixture_free(&f);
+}
+
+/* Pass 2 reads the file pass 1 verified, or nothing: a file replaced or touched in
+ * between is refused before the daemon is asked anything. */
+static void test_changed_between_passes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", f.api, f.api_len, 0},
+                           {"images/gui.tar", f.gui, f.gui_len, 0}, M("SHA256SUMS", f.sums)};
+    char *path = write_archive(f.dir, "c.bundle", mem, 4, 1);
+    struct bundle_manifest m;
+    struct tu_err err;
+    tu_err_clear(&err);
+    assert_int_equal(bundle_verify(path, &m, NULL, &err), 0);
+    /* Rewritten in place with the same bytes: a new modification time. */
+    struct timespec later[2] = {{0, UTIME_OMIT}, {(time_t)(m.src_mtime_ns / 1000000000) + 5, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, later, 0), 0);
+    struct docker d; /* never used: the refusal comes first */
+    memset(&d, 0, sizeof(d));
+    char *record = NULL;
+    tu_err_clear(&err);
+    assert_int_equal(bundle_load(&d, path, NULL, &m, &record, &err), -1);
+    assert_null(record);
+    assert_non_null(strstr(err.msg, "changed since it was verified"));
+    /* Replaced by another file (a new inode) under the same name. */
+    char *other = write_archive(f.dir, "c2.bundle", mem, 4, 1);
+    assert_int_equal(rename(other, path), 0);
+    tu_err_clear(&err);
+    assert_int_equal(bundle_load(&d, path, NULL, &m, &record, &err), -1);
+    assert_non_null(strstr(err.msg, "changed since it was verified"));
+    bundle_manifest_free(&m);
+    free(other);
+    free(path);
     fixture_free(&f);
 }
 
@@ -649,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_manifest_bad),   cmocka_unit_test(test_manifest_text),
         cmocka_unit_test(test_sums),           cmocka_unit_test(test_load_stream),
         cmocka_unit_test(test_unreachable),    cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_changed_between_passes),
         cmocka_unit_test(test_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
