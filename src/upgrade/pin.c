@@ -396,11 +396,18 @@ int pin_apply(const char *env_file, const struct pin_vars *v, int dry_run, struc
             goto out;
         }
     }
-    if (fs_write_atomic(r->env_file, text, nlen, exists ? (st.st_mode & 07777) : 0600, err) < 0)
-        goto out;
     /* The file keeps its owner when root rewrites someone else's. */
-    if (exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) && chown(r->env_file, st.st_uid, st.st_gid) != 0)
-        tu_err_clear(err); /* best effort: the content is right either way */
+    int own = exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0);
+    if (fs_write_atomic_as(r->env_file, text, nlen, exists ? (st.st_mode & 07777) : 0600,
+                           own ? st.st_uid : (uid_t)-1, own ? st.st_gid : (gid_t)-1, err) < 0) {
+        /* Nothing changed: no backup of a change that did not happen. */
+        if (r->backup) {
+            unlink(r->backup);
+            free(r->backup);
+            r->backup = NULL;
+        }
+        goto out;
+    }
     rc = 0;
 out:
     dotenv_changes_free(ch, nch);

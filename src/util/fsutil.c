@@ -47,17 +47,22 @@ static void fsync_dir_of(const char *path)
     free(dir);
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tu_err *err)
+int fs_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                       struct tu_err *err)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    /* A fresh name of our own (O_EXCL, 0600): nothing planted at a guessable name
+     * (a FIFO, a hard link to another file) is opened. */
+    char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
     if (fd < 0) {
-        tu_err_set(err, TU_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+        tu_err_set(err, TU_ERR_IO, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
         free(tmp);
         return -1;
     }
-    /* umask may have narrowed the mode; state files must be exactly this. */
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* The mode exactly (umask does not narrow it), the owner when one is given. */
+    int bad = (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) != 0;
+    if (bad || fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -75,6 +80,11 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     free(tmp);
     fsync_dir_of(path);
     return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tu_err *err)
+{
+    return fs_write_atomic_as(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
 }
 
 int fs_mkdirs(const char *path, mode_t mode, struct tu_err *err)

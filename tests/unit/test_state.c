@@ -150,6 +150,28 @@ static void test_atomic_write(void **state)
     char *cmd = xasprintf("test $(ls -A '%s' | wc -l) = 1", sub);
     assert_int_equal(system(cmd), 0);
     free(cmd);
+    /* What someone plants at the old guessable temporary names is never opened: a
+     * FIFO (would block the writer) and a hard link to another file (would be
+     * truncated). */
+    char *victim = xasprintf("%s/victim", dir);
+    assert_int_equal(fs_write_atomic(victim, "keep me", 7, 0600, &e), 0);
+    char *fifo = xasprintf("%s.tmp.%ld", f, (long)getpid());
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(fs_write_atomic(f, "three", 5, 0600, &e), 0);
+    unlink(fifo);
+    assert_int_equal(link(victim, fifo), 0);
+    assert_int_equal(fs_write_atomic(f, "four", 4, 0640, &e), 0);
+    assert_int_equal(fs_read_capped(victim, 100, &b, &e), 0);
+    assert_string_equal(b.data, "keep me");
+    buf_free(&b);
+    assert_int_equal(fs_read_capped(f, 100, &b, &e), 0);
+    assert_string_equal(b.data, "four");
+    buf_free(&b);
+    assert_int_equal(stat(f, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    unlink(fifo);
+    free(fifo);
+    free(victim);
     free(missing);
     free(f);
     free(sub);
