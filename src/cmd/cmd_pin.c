@@ -181,6 +181,9 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
         rc = cmd_fail(ctx, &err, err.kind == TU_ERR_CONNECT ? TU_EXIT_DOCKER : TU_EXIT_ERROR);
         goto out;
     }
+    if (v.by_tag)
+        fprintf(ctx->errout, "note: images loaded from a bundle have no registry digest: they are pinned by their "
+                             "tag (%s)\n", v.value[PIN_VERSION]);
     if (pin_apply(env_file, &v, dry_run, &r, &err) < 0) {
         rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
         goto out;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle/record.h"
 #include "docker/objects.h"
 #include "registry/ref.h"
 #include "tracardi/images.h"
@@ -85,8 +86,26 @@ static int release_role(enum stack_role r)
 }
 
 /* The digest one container's image has for its repository under prefix. */
+/* True when the bundle record of release under prefix holds image id. */
+static int loaded_from_bundle(const char *prefix, const char *release, const char *id)
+{
+    json_t *rec = NULL;
+    struct tu_err e;
+    int hit = 0;
+    if (release && id && bundle_record_find(prefix, release, &rec, &e) == 0) {
+        size_t i;
+        json_t *im;
+        json_array_foreach(json_object_get(rec, "images"), i, im) {
+            const char *rid = json_string_value(json_object_get(im, "image_id"));
+            hit |= rid && strcmp(rid, id) == 0;
+        }
+    }
+    json_decref(rec);
+    return hit;
+}
+
 static int container_digest(struct docker *d, const char *prefix, const struct stack_container *c, char **out,
-                            struct tu_err *err)
+                            int *by_tag, struct tu_err *err)
 {
     const struct tracardi_image *ti = tracardi_image_by_key(c->image_key);
     char *repo = xasprintf("%s/%s", prefix, ti->path);
@@ -109,6 +128,14 @@ static int container_digest(struct docker *d, const char *prefix, const struct s
         goto out;
     }
     const char *dg = pin_pick_digest(img, repo, ref_digest);
+    /* Loaded from a bundle: no registry digest, and a repo@digest reference would
+     * send compose to a registry the host may not reach. Pinned by its tag. */
+    if (!dg && loaded_from_bundle(prefix, pin_container_version(c), json_string_value(json_object_get(img, "Id")))) {
+        *out = xstrdup("");
+        *by_tag = 1;
+        rc = 0;
+        goto out;
+    }
     if (!dg) {
         tu_err_set(err, TU_ERR_NOT_FOUND, "the image of '%s' ('%s') has no repository digest for '%s'", c->name,
                    c->image ? c->image : "?", repo);
@@ -164,11 +191,12 @@ int pin_collect(struct docker *d, const char *prefix, const struct stack *s, jso
             goto fail;
         }
         char *dg = NULL;
-        if (container_digest(d, prefix, c, &dg, err) < 0)
+        if (container_digest(d, prefix, c, &dg, &out->by_tag, err) < 0)
             goto fail;
         if (out->value[var] && strcmp(out->value[var], dg) != 0) {
             tu_err_set(err, TU_ERR_REFUSED, "stack '%s' runs two different '%s' images (%s and %s)", s->name,
-                       c->image_key, out->value[var] + 1, dg + 1);
+                       c->image_key, out->value[var][0] ? out->value[var] + 1 : "one by tag",
+                       dg[0] ? dg + 1 : "one by tag");
             tu_err_hint(err, "an upgrade may be under way: pin once it is done or rolled back; nothing was written");
             free(dg);
             goto fail;
@@ -422,7 +450,8 @@ static char *describe(const struct pin_vars *v)
     int n = 0;
     for (int i = PIN_API; i <= PIN_APM; i++)
         n += v->value[i][0] != '\0';
-    return xasprintf("Tracardi %s, %d image digest%s", v->value[PIN_VERSION], n, n == 1 ? "" : "s");
+    return xasprintf("Tracardi %s, %d image digest%s%s", v->value[PIN_VERSION], n, n == 1 ? "" : "s",
+                     v->by_tag ? " (images loaded from a bundle are pinned by their tag)" : "");
 }
 
 void pin_follow(struct docker *d, const char *prefix, const char *stack, const char *stack_dir,

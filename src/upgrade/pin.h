@@ -15,6 +15,7 @@ extern const char *const pin_var_names[PIN_NVARS];
 
 struct pin_vars {
     char *value[PIN_NVARS]; /* digests as "@sha256:<hex>", "" for an image the stack does not run */
+    int by_tag;             /* images loaded from a bundle (no registry digest): pinned by their tag */
 };
 void pin_vars_free(struct pin_vars *v);
 

@@ -274,5 +274,12 @@ tb_check "the journal pins the images by the loaded ids" \
   "$TRACUP_STATE_DIR/$P/journal.json"
 tb_check "no admin password in the outputs" bash -c "! grep -rqF -e '$TRACUP_ADMIN_PASSWORD' '$WORK/up.out' '$WORK/up.err' '$WORK/plan1.json' '$REC'"
 
+# Loaded images have no registry digest: pin writes the release and pins them by tag
+# (a repo@digest reference would send compose to the registry the host cannot reach).
+"$TRACUP" pin --registry "$REG" --stack "$P" --env-file "$WORK/pinned.env" >"$WORK/pin.out" 2>"$WORK/pin.err"; rc=$?
+tb_check "pin after the offline upgrade: exit 0, 0.8.2, empty digests, a note on why" bash -c "
+  [ $rc = 0 ] && grep -qx 'TRACARDI_VERSION=0.8.2' '$WORK/pinned.env' && grep -qx 'API_DIGEST=' '$WORK/pinned.env' &&
+  grep -qx 'GUI_DIGEST=' '$WORK/pinned.env' && grep -q 'pinned by their tag' '$WORK/pin.err'"
+
 tb_log "test_bundle ran $(since "$T0")s"
 tb_summary
