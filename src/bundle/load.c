@@ -544,7 +544,9 @@ static int load_member(struct docker *d, struct archive *a, const char *file, co
     sha256_init(&s.h);
     struct load_result lr;
     load_result_init(&lr);
-    long st = docker_upload(d, "/images/load?quiet=1", "application/x-tar", read_source, &s, on_load_line, &lr, err);
+    /* quiet=0: the daemon reports each layer as it registers it, so a long load of
+     * a big image is not taken for a stalled stream. */
+    long st = docker_upload(d, "/images/load?quiet=0", "application/x-tar", read_source, &s, on_load_line, &lr, err);
     free(s.cur);
     free(s.nxt);
     if (tu_interrupted())
