@@ -19,6 +19,7 @@
 #include "tracardi/images.h"
 #include "upgrade/pullset.h"
 #include "util/timeutil.h"
+#include "util/fsutil.h"
 #include "util/xalloc.h"
 
 #define CHUNK (64 * 1024)
@@ -39,20 +40,6 @@ struct save_sink {
     struct tu_err *err;
 };
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static void say_bytes(FILE *f, const char *verb, const char *role, uint64_t n, const char *end)
 {
@@ -75,7 +62,7 @@ static int save_write(void *ud, const char *data, size_t len)
                    (unsigned long long)BUNDLE_IMAGE_MAX);
         return 1;
     }
-    if (write_all(s->fd, data, len) < 0) {
+    if (fs_write_all(s->fd, data, len) < 0) {
         tu_err_set(s->err, TU_ERR_IO, "writing the saved %s image to a temporary file: %s", s->role, strerror(errno));
         return 1;
     }

@@ -11,7 +11,7 @@
 
 #include "util/xalloc.h"
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -62,7 +62,7 @@ int fs_write_atomic_as(const char *path, const void *data, size_t len, mode_t mo
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     /* The mode exactly (umask does not narrow it), the owner when one is given. */
     int bad = (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) != 0;
-    if (bad || fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (bad || fchmod(fd, mode) != 0 || fs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -151,7 +151,7 @@ int fs_append_line(const char *path, const char *line, mode_t mode, struct tu_er
         return tu_err_set(err, TU_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     size_t len = strlen(line);
     int rc = 0;
-    if (fchmod(fd, mode) != 0 || write_all(fd, line, len) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, mode) != 0 || fs_write_all(fd, line, len) != 0 || fs_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
         rc = tu_err_set(err, TU_ERR_IO, "cannot append to '%s': %s", path, strerror(errno));
     if (close(fd) != 0 && rc == 0)
         rc = tu_err_set(err, TU_ERR_IO, "cannot append to '%s': %s", path, strerror(errno));

@@ -10,6 +10,8 @@
 
 /* Writes data to path through a temporary file in the same directory: write,
  * fsync, rename, fsync the directory. The file gets `mode` (e.g. 0600). */
+/* write(2) until all of data is written (EINTR retried); 0, or -1 with errno. */
+int fs_write_all(int fd, const void *data, size_t len);
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct tu_err *err);
 /* The same, the file owned by uid:gid ((uid_t)-1 / (gid_t)-1: the writer's). */
 int fs_write_atomic_as(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
