@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker/objects.h"
 #include "elastic/es.h"
 #include "tracardi/api.h"
 #include "upgrade/journal.h"
@@ -216,6 +217,30 @@ void upctx_close(struct upctx *u)
     memset(u, 0, sizeof(*u));
 }
 
+/* Whether inspect's network entry n (named net) answers to host: the container's
+ * name, its compose service or one of its aliases on that network. */
+static int answers_to(const struct stack_container *c, json_t *n, const char *host)
+{
+    if (strcmp(c->name, host) == 0 || (c->service && strcmp(c->service, host) == 0))
+        return 1;
+    size_t j;
+    json_t *a;
+    json_array_foreach(json_object_get(n, "Aliases"), j, a) {
+        const char *al = json_string_value(a);
+        if (al && strcmp(al, host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The address of the container on network net in inspect, or NULL (borrowed). */
+static const char *ip_on(json_t *inspect, const char *net)
+{
+    json_t *n = json_object_get(json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks"), net);
+    const char *ip = json_string_value(json_object_get(n, "IPAddress"));
+    return ip && *ip && strlen(ip) < 64 ? ip : NULL;
+}
+
 char *upctx_resolve(const struct upctx *u, const char *host)
 {
     for (size_t i = 0; u->stack && i < u->stack->n; i++) {
@@ -224,18 +249,22 @@ char *upctx_resolve(const struct upctx *u, const char *host)
         const char *k;
         json_t *n;
         json_object_foreach(nets, k, n) {
-            const char *ip = json_string_value(json_object_get(n, "IPAddress"));
-            if (!ip || !*ip)
+            if (!answers_to(c, n, host))
                 continue;
-            int hit = strcmp(c->name, host) == 0 || (c->service && strcmp(c->service, host) == 0);
-            size_t j;
-            json_t *a;
-            json_array_foreach(json_object_get(n, "Aliases"), j, a) {
-                const char *al = json_string_value(a);
-                hit |= al && strcmp(al, host) == 0;
-            }
-            if (hit)
-                return xstrdup(ip);
+            /* Ask the daemon for the address it has now: the container may have
+             * been stopped when the stack was listed, or restarted since (a
+             * daemon restart gives it a new address). The listing's address is
+             * the fallback. */
+            json_t *now = NULL;
+            struct tu_err ie;
+            char *ip = NULL;
+            if (u->d && docker_container_inspect(u->d, c->id, &now, &ie) == 0 && ip_on(now, k))
+                ip = xstrdup(ip_on(now, k));
+            json_decref(now);
+            if (!ip && ip_on(c->inspect, k))
+                ip = xstrdup(ip_on(c->inspect, k));
+            if (ip)
+                return ip;
         }
     }
     return xstrdup(host);

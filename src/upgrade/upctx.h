@@ -50,7 +50,9 @@ int upctx_state_paths(struct upctx *u, const char *name, struct tu_err *err);
 /* The address this host reaches a container port at (the caller frees). */
 char *upctx_url_of(const struct stack_container *c, int port);
 /* Maps a Docker DNS name (container name or network alias in the stack) to the
- * container's address; returns a copy of host when none matches (the caller frees). */
+ * container's address as the daemon has it now (asked again: a container
+ * stopped at discovery or restarted since has another); returns a copy of host
+ * when none matches (the caller frees). */
 char *upctx_resolve(const struct upctx *u, const char *host);
 struct es_conn;
 /* Elasticsearch as the stack's api reaches it: its environment (credentials,

@@ -22,6 +22,7 @@
 #include "fake_daemon.h"
 #include "testutil.h"
 #include "upgrade/pullset.h"
+#include "upgrade/upctx.h"
 #include "util/xalloc.h"
 
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -1173,6 +1174,67 @@ static void test_pullset_daemon_refuses_pull(void **state)
     pull_job_free(&job);
 }
 
+/* ---- resolving a stack's DNS names: the daemon is asked for the address it has now ---- */
+
+static void test_resolve_asks_daemon(void **state)
+{
+    struct fixture *f = *state;
+    connect_at(f, "1.41");
+    char e1[] = "e1", r1[] = "r1", en[] = "p-elasticsearch-1", rn[] = "p-redis-1", es[] = "elasticsearch",
+         rs[] = "redis", sn[] = "p";
+    struct stack_container c[2] = {
+        {.id = e1, .name = en, .service = es,
+         /* listed while stopped: no address */
+         .inspect = json_loads("{\"NetworkSettings\":{\"Networks\":{\"p_default\":{\"IPAddress\":\"\","
+                               "\"Aliases\":[\"es\"]}}}}", 0, NULL)},
+        {.id = r1, .name = rn, .service = rs,
+         .inspect = json_loads("{\"NetworkSettings\":{\"Networks\":{\"p_default\":{\"IPAddress\":"
+                               "\"172.18.0.2\"}}}}", 0, NULL)},
+    };
+    assert_non_null(c[0].inspect);
+    assert_non_null(c[1].inspect);
+    struct stack s = {.name = sn, .c = c, .n = 2};
+    struct upctx u = {.d = &f->d, .stack = &s};
+
+    /* Started since the listing: the daemon's address, by service and by alias. */
+    expect_json(f, "GET", "/v1.41/containers/e1/json", 200,
+                "{\"NetworkSettings\":{\"Networks\":{\"other\":{\"IPAddress\":\"10.0.0.1\"},"
+                "\"p_default\":{\"IPAddress\":\"172.18.0.9\"}}}}");
+    char *ip = upctx_resolve(&u, "elasticsearch");
+    assert_string_equal(ip, "172.18.0.9");
+    free(ip);
+    expect_json(f, "GET", "/v1.41/containers/e1/json", 200,
+                "{\"NetworkSettings\":{\"Networks\":{\"p_default\":{\"IPAddress\":\"172.18.0.10\"}}}}");
+    ip = upctx_resolve(&u, "es");
+    assert_string_equal(ip, "172.18.0.10");
+    free(ip);
+    /* Restarted with another address: the daemon's, not the listing's. */
+    expect_json(f, "GET", "/v1.41/containers/r1/json", 200,
+                "{\"NetworkSettings\":{\"Networks\":{\"p_default\":{\"IPAddress\":\"172.18.0.7\"}}}}");
+    ip = upctx_resolve(&u, "redis");
+    assert_string_equal(ip, "172.18.0.7");
+    free(ip);
+    /* The daemon cannot say (gone, or an answer without an address): the listing's. */
+    expect_json(f, "GET", "/v1.41/containers/r1/json", 404, "{\"message\":\"No such container: r1\"}");
+    ip = upctx_resolve(&u, "p-redis-1");
+    assert_string_equal(ip, "172.18.0.2");
+    free(ip);
+    expect_json(f, "GET", "/v1.41/containers/e1/json", 200,
+                "{\"NetworkSettings\":{\"Networks\":{\"p_default\":{\"IPAddress\":\"\"}}}}");
+    ip = upctx_resolve(&u, "elasticsearch");
+    assert_string_equal(ip, "elasticsearch");
+    free(ip);
+    /* A name no container answers to is kept, and the daemon is not asked. */
+    size_t before = fake_daemon_nrequests(f->fd);
+    ip = upctx_resolve(&u, "db.example.com");
+    assert_string_equal(ip, "db.example.com");
+    free(ip);
+    assert_int_equal(fake_daemon_nrequests(f->fd), before);
+    assert_int_equal(fake_daemon_unused(f->fd), 0);
+    json_decref(c[0].inspect);
+    json_decref(c[1].inspect);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1222,6 +1284,7 @@ int main(void)
         T(test_pullset_sends_registry_auth),
         T(test_pullset_failing_helper_pulls_nothing),
         T(test_pullset_daemon_refuses_pull),
+        T(test_resolve_asks_daemon),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
