@@ -6,7 +6,8 @@
 #   3. Elasticsearch stopped during the migration: the upgrade fails and rolls back, blue
 #      serves once Elasticsearch is back, its documents untouched;
 #   4. the Docker daemon restarted while tracup waits for green: a clear error (exit 3),
-#      the journal intact and interrupted, `resume` finishes.
+#      the journal intact and interrupted; `resume` waits for Elasticsearch (kept down
+#      until it says so) and finishes.
 # Prints the matrix (fault x outcome) at the end.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -223,8 +224,23 @@ elif [ -f "$TB_STATE_DIR/dockerd.pid" ] && kill -0 "$(cat "$TB_STATE_DIR/dockerd
     tb_check "…the journal is intact: interrupted at $(jq -r .phase "$J") (start-green or smoke)" \
       jqe '.state == "interrupted" and (.phase == "smoke:0.8.2" or .phase == "start-green:0.8.2")' "$J"
     tb_check "the stack's containers come back with the daemon" tb_wait_http "$TB_API_URL/info/version" 60
-    "$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 >"$OUT" 2>"$ERR"; rc=$?
-    tb_check "resume finishes the upgrade (exit $rc)" [ $rc = 0 ]
+    # Elasticsearch comes back on its own clock after a restart: resume must wait for it
+    # rather than install into nothing. Keep it down until resume says it waits.
+    ES_ID=$(es_container)
+    docker stop -t 2 "$ES_ID" >/dev/null
+    "$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 >"$OUT" 2>"$ERR" &
+    rpid=$!
+    for ((i = 0; i < 600; i++)); do
+      grep -q 'waiting for Elasticsearch' "$OUT" 2>/dev/null && break
+      kill -0 "$rpid" 2>/dev/null || break
+      sleep 0.2
+    done
+    tb_check "…resume waits for Elasticsearch before installing" grep -q 'waiting for Elasticsearch before installing' "$OUT"
+    docker start "$ES_ID" >/dev/null
+    for ((i = 0; i < 900; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$rpid" 2>/dev/null
+    wait "$rpid"; rc=$?
+    tb_check "resume finishes the upgrade once Elasticsearch answers (exit $rc)" [ $rc = 0 ]
     [ $rc = 0 ] || tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
     tb_check "…0.8.2 serves" [ "$(public_version)" = 0.8.2 ]
     tb_check "…blue's documents are exactly as before" [ "$(blue_docs)" = "$BLUE_DOCS" ]
