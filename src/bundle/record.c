@@ -1,13 +1,18 @@
 /* record.c - the record of loaded bundles in the state directory, and the offline pin. */
 #include "bundle/record.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "docker/objects.h"
 #include "registry/ref.h"
 #include "upgrade/upctx.h"
 #include "util/fsutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static const char *jstr(json_t *o, const char *k)
@@ -43,6 +48,43 @@ static int load_doc(const char *path, json_t **out, struct tu_err *err)
     return 0;
 }
 
+long bundle_record_lock_wait_ms = 30000;
+
+/* An exclusive flock on <path>.lock, waited for up to bundle_record_lock_wait_ms.
+ * Returns the descriptor (closing it releases the lock), or -1. */
+static int lock_record(const char *path, struct tu_err *err)
+{
+    char *lp = xasprintf("%s.lock", path);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    if (fd < 0) {
+        tu_err_set(err, TU_ERR_IO, "cannot open '%s': %s", lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    long deadline = time_mono_ms() + bundle_record_lock_wait_ms;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            tu_err_set(err, TU_ERR_IO, "cannot lock '%s': %s", lp, strerror(errno));
+            goto fail;
+        }
+        if (time_mono_ms() >= deadline) {
+            tu_err_set(err, TU_ERR_REFUSED, "'%s' is held by another tracup (waited %ld s)", lp,
+                       (bundle_record_lock_wait_ms + 999) / 1000);
+            tu_err_hint(err, "let the other 'tracup bundle load' finish, then load this bundle again");
+            goto fail;
+        }
+        time_sleep_ms(50);
+    }
+    free(lp);
+    return fd;
+fail:
+    close(fd);
+    free(lp);
+    return -1;
+}
+
 int bundle_record_save(const struct bundle_manifest *m, const char *loaded_at, struct tu_err *err)
 {
     if (fs_mkdirs(upctx_state_root(), 0700, err) < 0) {
@@ -50,9 +92,16 @@ int bundle_record_save(const struct bundle_manifest *m, const char *loaded_at, s
         return -1;
     }
     char *path = bundle_record_path();
+    /* Read, change and rename under the lock: two loads at once keep both entries. */
+    int lock = lock_record(path, err);
+    if (lock < 0) {
+        free(path);
+        return -1;
+    }
     json_t *doc = NULL;
     int r = load_doc(path, &doc, err);
     if (r < 0) {
+        close(lock);
         free(path);
         return -1;
     }
@@ -93,6 +142,7 @@ int bundle_record_save(const struct bundle_manifest *m, const char *loaded_at, s
     text[len++] = '\n';
     text[len] = '\0';
     r = fs_write_atomic(path, text, len, 0600, err);
+    close(lock);
     free(text);
     free(path);
     return r;

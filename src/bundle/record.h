@@ -13,7 +13,11 @@
 /* <state dir>/bundles.json (the caller frees). */
 char *bundle_record_path(void);
 /* Records a loaded bundle (replacing an earlier load of the same release and
- * registry); written atomically with mode 0600. */
+ * registry); written atomically with mode 0600, under an exclusive flock on
+ * bundles.json.lock beside it, so that loads at the same time keep each other's
+ * entries. Waits up to bundle_record_lock_wait_ms (30 s) for the lock, then fails
+ * saying who to wait for, the file unchanged. */
+extern long bundle_record_lock_wait_ms;
 int bundle_record_save(const struct bundle_manifest *m, const char *loaded_at, struct tu_err *err);
 /* The record of release under registry: 0 with *out (the caller's), 1 when there
  * is none, -1 when the file is unreadable or malformed. */

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -764,6 +766,85 @@ static void test_record(void **state)
     free(dir);
 }
 
+/* Loads at the same time: every one's entry is kept (the record is changed under
+ * a lock); a lock held past the wait fails clearly and changes nothing. */
+static void test_record_concurrent(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *sd = xasprintf("%s/state", dir);
+    tt_env_set("TRACUP_STATE_DIR", sd);
+    json_t *j = good_manifest_json();
+    struct bundle_manifest m;
+    struct tu_err err;
+    tu_err_clear(&err);
+    assert_int_equal(parse_json(j, &m, &err), 0);
+    enum { KIDS = 6, EACH = 5 };
+    pid_t kids[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            int bad = 0;
+            for (int n = 0; n < EACH; n++) {
+                snprintf(m.release, sizeof(m.release), "0.%d.%d", k + 1, n);
+                struct tu_err ce;
+                tu_err_clear(&ce);
+                bad |= bundle_record_save(&m, "2026-11-22T08:00:00Z", &ce) != 0;
+            }
+            _exit(bad);
+        }
+    }
+    for (int k = 0; k < KIDS; k++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    int found = 0;
+    for (int k = 0; k < KIDS; k++)
+        for (int n = 0; n < EACH; n++) {
+            char rel[32];
+            snprintf(rel, sizeof(rel), "0.%d.%d", k + 1, n);
+            json_t *rec = NULL;
+            found += bundle_record_find(REG, rel, &rec, &err) == 0;
+            json_decref(rec);
+        }
+    assert_int_equal(found, KIDS * EACH);
+
+    /* Another load holds the lock: this one waits, then gives up; the record stays. */
+    char *path = bundle_record_path();
+    char *lp = xasprintf("%s.lock", path);
+    int fd = open(lp, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    long saved = bundle_record_lock_wait_ms;
+    bundle_record_lock_wait_ms = 300;
+    snprintf(m.release, sizeof(m.release), "0.9.9");
+    tu_err_clear(&err);
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T09:00:00Z", &err), -1);
+    assert_non_null(strstr(err.msg, "held by another tracup"));
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(before.st_ino == after.st_ino && before.st_size == after.st_size);
+    json_t *rec = NULL;
+    assert_int_equal(bundle_record_find(REG, "0.9.9", &rec, &err), 1);
+    /* Released: the save goes through. */
+    close(fd);
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T09:00:00Z", &err), 0);
+    assert_int_equal(bundle_record_find(REG, "0.9.9", &rec, &err), 0);
+    json_decref(rec);
+    bundle_record_lock_wait_ms = saved;
+    free(lp);
+    free(path);
+    bundle_manifest_free(&m);
+    json_decref(j);
+    tt_env_restore();
+    tt_rmtree(dir);
+    free(sd);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -773,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),    cmocka_unit_test(test_verify),
         cmocka_unit_test(test_changed_between_passes),
         cmocka_unit_test(test_record),
+        cmocka_unit_test(test_record_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
