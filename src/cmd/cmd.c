@@ -115,8 +115,11 @@ int cmd_docker(struct tu_ctx *ctx, struct docker *d)
         return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_DOCKER);
     if (ctx->cfg.stall_timeout)
         d->stall_timeout_s = ctx->cfg.stall_timeout;
+    if (ctx->cfg.first_byte_timeout)
+        d->first_byte_timeout_s = ctx->cfg.first_byte_timeout;
     if (ctx->cfg.connect_timeout)
         d->connect_timeout_ms = ctx->cfg.connect_timeout * 1000;
+    d->interrupted = tu_interrupted;
     if (docker_negotiate(d, &err) < 0) {
         docker_cleanup(d);
         return cmd_fail(ctx, &err, err.kind == TU_ERR_USAGE ? TU_EXIT_USAGE : TU_EXIT_DOCKER);

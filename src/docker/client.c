@@ -25,6 +25,7 @@ int docker_init(struct docker *d, struct tu_err *err)
     d->connect_timeout_ms = 5000;
     d->request_timeout_s = 120;
     d->stall_timeout_s = 120;
+    d->first_byte_timeout_s = 1800;
     d->max_body = 16u * 1024 * 1024;
     d->max_line = 1024u * 1024;
 

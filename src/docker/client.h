@@ -21,6 +21,9 @@ struct docker {
     long connect_timeout_ms;
     long request_timeout_s;      /* whole request, for calls that are not streams */
     long stall_timeout_s;        /* streams: fail when no byte arrives for this long */
+    long first_byte_timeout_s;   /* image save/load: how long the daemon may work in silence before
+                                    its answer starts (it stages layers first); at least stall_timeout_s */
+    int (*interrupted)(void);    /* non-NULL: a silent wait ends when it returns non-zero */
     size_t max_body;             /* cap on bodies that are not streams */
     size_t max_line;             /* cap on one line of a JSON-lines stream */
     int lost;                    /* the last call could not reach the daemon at all */

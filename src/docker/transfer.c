@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define ERRBODY_MAX (64 * 1024)
@@ -21,6 +22,14 @@ struct xfer {
     docker_source_fn source;
     void *source_ud;
     int source_failed;
+    int body_sent;          /* the source said it was at its end */
+    /* the watchdog */
+    int answer_started;     /* a header line of the answer arrived */
+    curl_off_t dl_seen, ul_seen;
+    long last_ms;           /* when a byte last moved either way */
+    long stalled_s;         /* non-zero: stopped after this many silent seconds */
+    int stalled_waiting;    /* ... while waiting for the answer to start */
+    int interrupted;
     struct jsonl lines;
     int lines_failed;
     struct buf errbody;
@@ -64,7 +73,48 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
         x->source_failed = 1;
         return CURL_READFUNC_ABORT;
     }
+    if (n == 0)
+        x->body_sent = 1;
     return (size_t)n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nitems, void *ud)
+{
+    struct xfer *x = ud;
+    (void)ptr;
+    x->answer_started = 1;
+    x->last_ms = time_mono_ms();
+    return size * nitems;
+}
+
+/* The stall watchdog (curl's low-speed limit cannot tell these apart). Once the
+ * request is sent and until the answer starts, the daemon may be silent for
+ * first_byte_timeout_s: `docker save` stages every layer before its first byte,
+ * and a load may unpack before it says anything. While the body goes out and
+ * once the answer has started, stall_timeout_s of silence is a stall. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct xfer *x = ud;
+    (void)dltotal;
+    (void)ultotal;
+    if (x->d->interrupted && x->d->interrupted()) {
+        x->interrupted = 1;
+        return 1;
+    }
+    long now = time_mono_ms();
+    if (dlnow != x->dl_seen || ulnow != x->ul_seen) {
+        x->dl_seen = dlnow;
+        x->ul_seen = ulnow;
+        x->last_ms = now;
+    }
+    long stall = x->d->stall_timeout_s > 0 ? x->d->stall_timeout_s : 120L;
+    int waiting = !x->answer_started && (!x->source || x->body_sent);
+    long limit = waiting && x->d->first_byte_timeout_s > stall ? x->d->first_byte_timeout_s : stall;
+    if (now - x->last_ms < limit * 1000L)
+        return 0;
+    x->stalled_s = limit;
+    x->stalled_waiting = waiting;
+    return 1;
 }
 
 static long run(struct xfer *x, const char *method, const char *path, struct curl_slist *list, struct tu_err *err)
@@ -79,8 +129,12 @@ static long run(struct xfer *x, const char *method, const char *path, struct cur
     curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, errbuf);
     /* No total timeout (an image is as large as it is); a stall is an error. */
-    curl_easy_setopt(x->c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(x->c, CURLOPT_LOW_SPEED_TIME, d->stall_timeout_s > 0 ? d->stall_timeout_s : 120L);
+    x->last_ms = time_mono_ms();
+    curl_easy_setopt(x->c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(x->c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(x->c, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(x->c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(x->c, CURLOPT_WRITEDATA, x);
     list = curl_slist_append(list, "Expect:");
@@ -88,7 +142,16 @@ static long run(struct xfer *x, const char *method, const char *path, struct cur
     CURLcode cr = curl_easy_perform(x->c);
     long status = 0, rc = -1;
     curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
-    if (x->sink_stopped) {
+    if (x->interrupted) {
+        tu_err_set(err, TU_ERR_IO, "%s %s: interrupted", method, path);
+    } else if (x->stalled_s) {
+        if (x->stalled_waiting)
+            tu_err_set(err, TU_ERR_TIMEOUT, "%s %s: the docker daemon did not start its answer within %ld s "
+                                            "(first_byte_timeout)", method, path, x->stalled_s);
+        else
+            tu_err_set(err, TU_ERR_TIMEOUT, "%s %s: the docker daemon sent nothing for %ld s (stall_timeout)", method,
+                       path, x->stalled_s);
+    } else if (x->sink_stopped) {
         if (err->kind == TU_ERR_NONE)
             tu_err_set(err, TU_ERR_IO, "%s %s: stopped while writing the answer", method, path);
     } else if (x->source_failed) {

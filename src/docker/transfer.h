@@ -16,8 +16,10 @@ typedef ssize_t (*docker_source_fn)(void *ud, char *buf, size_t cap);
 
 /* GET path, handing the body to sink as it arrives (never held whole). Returns
  * the status on 2xx; -1 with err otherwise (the daemon's message, a transport
- * failure, a stall of stall_timeout_s, or the sink's stop as TU_ERR_IO unless
- * the sink set err itself through its own state). */
+ * failure, d->interrupted, or the sink's stop as TU_ERR_IO unless the sink set
+ * err itself through its own state). Silence is a stall (TU_ERR_TIMEOUT) after
+ * first_byte_timeout_s while the daemon prepares its answer, after
+ * stall_timeout_s while bytes go out or once the answer has started. */
 long docker_download(struct docker *d, const char *path, docker_sink_fn sink, void *ud, struct tu_err *err);
 
 /* POST path with a chunked body read from source, feeding the JSON-lines answer

@@ -63,6 +63,10 @@ int tu_config_parse(struct tu_config *cfg, const char *text, const char *path, s
             if (parse_seconds(val, &cfg->stall_timeout) < 0)
                 rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: stall_timeout must be 1 to 86400 seconds", path,
                                 lineno);
+        } else if (strcmp(key, "first_byte_timeout") == 0) {
+            if (parse_seconds(val, &cfg->first_byte_timeout) < 0)
+                rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: first_byte_timeout must be 1 to 86400 seconds", path,
+                                lineno);
         } else if (strcmp(key, "connect_timeout") == 0) {
             if (parse_seconds(val, &cfg->connect_timeout) < 0)
                 rc = tu_err_set(err, TU_ERR_USAGE, "%s:%d: connect_timeout must be 1 to 86400 seconds", path,

@@ -11,6 +11,7 @@ struct tu_config {
     char *path;           /* the file read, or NULL */
     char *registry;       /* image prefix, or NULL */
     long stall_timeout;   /* seconds; 0 = default */
+    long first_byte_timeout; /* seconds; 0 = default */
     long connect_timeout; /* seconds; 0 = default */
     char *hooks_dir;      /* operator hooks (an absolute path), or NULL */
     long hook_timeout;    /* seconds per hook; 0 = default */

@@ -23,10 +23,12 @@ static void test_parse_keys_and_comments(void **state)
         "   registry   =   127.0.0.1:5000/mirror   \n"
         "\t# indented comment\n"
         "stall_timeout=30\r\n"
+        "first_byte_timeout = 600\n"
         "connect_timeout = 86400\n";
     assert_int_equal(tu_config_parse(&c, text, "t.conf", &e), 0);
     assert_string_equal(c.registry, "127.0.0.1:5000/mirror");
     assert_int_equal(c.stall_timeout, 30);
+    assert_int_equal(c.first_byte_timeout, 600);
     assert_int_equal(c.connect_timeout, 86400);
     tu_config_free(&c);
     assert_null(c.registry);
@@ -67,6 +69,8 @@ static void test_parse_errors_with_line_numbers(void **state)
     expect_error("registry\n", "/etc/tracup/tracup.conf:1: expected 'key = value'");
     expect_error("\n\n\nregistry =   \n", "/etc/tracup/tracup.conf:4: registry needs a value");
     expect_error("stall_timeout = 0\n", "/etc/tracup/tracup.conf:1: stall_timeout must be 1 to 86400 seconds");
+    expect_error("first_byte_timeout = 0\n",
+                 "/etc/tracup/tracup.conf:1: first_byte_timeout must be 1 to 86400 seconds");
     expect_error("stall_timeout = -5\n", "/etc/tracup/tracup.conf:1: stall_timeout must be 1 to 86400 seconds");
     expect_error("stall_timeout = 86401\n", "/etc/tracup/tracup.conf:1: stall_timeout must be 1 to 86400 seconds");
     expect_error("stall_timeout = 10s\n", "/etc/tracup/tracup.conf:1: stall_timeout must be 1 to 86400 seconds");

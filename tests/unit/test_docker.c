@@ -19,10 +19,12 @@
 
 #include "docker/client.h"
 #include "docker/objects.h"
+#include "docker/transfer.h"
 #include "fake_daemon.h"
 #include "testutil.h"
 #include "upgrade/pullset.h"
 #include "upgrade/upctx.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -1235,6 +1237,85 @@ static void test_resolve_asks_daemon(void **state)
     json_decref(c[1].inspect);
 }
 
+/* ---- streamed save/load: the watchdog tells "still preparing" from "stalled" ---- */
+
+static int collect(void *ud, const char *data, size_t len)
+{
+    return buf_append(ud, data, len) < 0;
+}
+
+/* A GET /images/get whose answer goes out as `first`, then after delay_ms `rest`. */
+static long timed_download(struct fixture *f, const char *first, const char *rest, long delay_ms, struct buf *got,
+                           struct tu_err *e)
+{
+    const char *chunks[2] = {first, rest};
+    fake_daemon_expect_chunks(f->fd, "GET", "/v1.41/images/get", chunks, 2, delay_ms, 0);
+    tu_err_clear(e);
+    return docker_download(&f->d, "/images/get?names=x", collect, got, e);
+}
+
+static int stop_now;
+static int stop_flag(void)
+{
+    return stop_now;
+}
+
+static void test_download_watchdog(void **state)
+{
+    struct fixture *f = *state;
+    connect_at(f, "1.41");
+    f->d.stall_timeout_s = 1;
+    f->d.first_byte_timeout_s = 5;
+    struct tu_err e;
+    struct buf got;
+    char *whole = fake_http(200, "Content-Type: application/x-tar\r\n", "hello world");
+
+    /* Silent 2.5 s before the answer starts (the daemon stages layers): not a stall. */
+    buf_init(&got, 1024);
+    assert_int_equal(timed_download(f, "", whole, 2500, &got, &e), 200);
+    assert_int_equal(got.len, 11);
+    assert_memory_equal(got.data, "hello world", 11);
+    buf_free(&got);
+
+    /* Silent 3 s once the answer has started: a stall of stall_timeout_s. */
+    char *head = xstrdup(whole);
+    char *tail = strstr(head, "hello world") + 5;
+    char *rest = xstrdup(tail);
+    *tail = '\0';
+    buf_init(&got, 1024);
+    long t0 = time_mono_ms();
+    assert_int_equal(timed_download(f, head, rest, 3000, &got, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_TIMEOUT);
+    assert_non_null(strstr(e.msg, "sent nothing for 1 s"));
+    assert_true(time_mono_ms() - t0 < 2900);
+    buf_free(&got);
+
+    /* Silent past first_byte_timeout_s before the answer: says so. */
+    f->d.first_byte_timeout_s = 2;
+    buf_init(&got, 1024);
+    t0 = time_mono_ms();
+    assert_int_equal(timed_download(f, "", whole, 4000, &got, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_TIMEOUT);
+    assert_non_null(strstr(e.msg, "did not start its answer within 2 s"));
+    assert_true(time_mono_ms() - t0 < 3900);
+    buf_free(&got);
+
+    /* An interrupt ends a silent wait at once, not after the timeout. */
+    f->d.first_byte_timeout_s = 30;
+    f->d.interrupted = stop_flag;
+    stop_now = 1;
+    buf_init(&got, 1024);
+    t0 = time_mono_ms();
+    assert_int_equal(timed_download(f, "", whole, 4000, &got, &e), -1);
+    assert_non_null(strstr(e.msg, "interrupted"));
+    assert_true(time_mono_ms() - t0 < 3000);
+    stop_now = 0;
+    buf_free(&got);
+    free(head);
+    free(rest);
+    free(whole);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1285,6 +1366,7 @@ int main(void)
         T(test_pullset_failing_helper_pulls_nothing),
         T(test_pullset_daemon_refuses_pull),
         T(test_resolve_asks_daemon),
+        T(test_download_watchdog),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
