@@ -84,14 +84,15 @@ int hooks_check_owner(const char *path, struct tu_err *err)
     return 0;
 }
 
-/* The directories above the hooks directory: another user who can rename an entry
+/* The directories above the hooks directory (what: "hooks directory"), or above
+ * the file a hook resolves to (what: "hook"): another user who can rename an entry
  * of one can put hooks of their own in its place. A sticky directory (like /tmp)
  * lets nobody rename what is not theirs. */
-static int check_ancestors(const char *dir, struct tu_err *err)
+static int check_ancestors(const char *dir, const char *what, struct tu_err *err)
 {
     char *real = realpath(dir, NULL);
     if (!real)
-        return tu_err_set(err, TU_ERR_IO, "cannot resolve the hooks directory '%s': %s", dir, strerror(errno));
+        return tu_err_set(err, TU_ERR_IO, "cannot resolve the %s '%s': %s", what, dir, strerror(errno));
     int rc = 0;
     for (char *slash = strrchr(real, '/'); slash && rc == 0; slash = strrchr(real, '/')) {
         if (slash == real)
@@ -102,8 +103,8 @@ static int check_ancestors(const char *dir, struct tu_err *err)
         if (stat(real, &st) != 0) {
             rc = tu_err_set(err, TU_ERR_IO, "cannot read '%s': %s", real, strerror(errno));
         } else if (foreign_owner(&st) || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
-            rc = tu_err_set(err, TU_ERR_REFUSED, "the hooks directory '%s' is inside '%s', which another user can "
-                                                 "change: refusing to run hooks with tracup's privileges", dir, real);
+            rc = tu_err_set(err, TU_ERR_REFUSED, "the %s '%s' is inside '%s', which another user can change: "
+                                                 "refusing to run hooks with tracup's privileges", what, dir, real);
             tu_err_hint(err, "keep hooks in a directory only root (or tracup's user) can write, such as %s",
                         HOOKS_DIR_DEFAULT);
         }
@@ -168,15 +169,30 @@ static int consider(const struct hooks *h, struct hook_list *l, const char *path
     }
     if (hooks_check_owner(path, err) < 0)
         return -1;
-    if (access(path, X_OK) != 0 || !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
+    /* A symbolic link (the hook, or its .d directory) leads out of the checked
+     * directory: the file it leads to must be as safe as one inside it, and it
+     * is that file that runs, so the link cannot be turned elsewhere between the
+     * check and the run. */
+    char *real = realpath(path, NULL);
+    if (!real)
+        return tu_err_set(err, TU_ERR_IO, "cannot resolve hook '%s': %s", path, strerror(errno));
+    if (strcmp(real, path) != 0 && check_ancestors(real, "hook", err) < 0) {
+        tu_err_prefix(err, "hook '%s' is a link: ", path);
+        free(real);
+        return -1;
+    }
+    if (access(real, X_OK) != 0 || !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
         if (warn_skipped)
             warn(h, "hook '%s' is not executable: it does not run (chmod +x to run it)", path);
+        free(real);
         return 0;
     }
-    if (l->n >= HOOKS_PER_POINT_MAX)
+    if (l->n >= HOOKS_PER_POINT_MAX) {
+        free(real);
         return tu_err_set(err, TU_ERR_USAGE, "more than %d hooks for one point in '%s'", HOOKS_PER_POINT_MAX,
                           h->dir);
-    l->e[l->n].path = xstrdup(path);
+    }
+    l->e[l->n].path = real;
     l->e[l->n].name = xstrdup(name);
     l->e[l->n].label = xstrdup(label);
     l->n++;
@@ -273,7 +289,7 @@ int hooks_open(struct hooks *h, const char *dir, int explicit, long timeout_s, F
     }
     if (!S_ISDIR(st.st_mode))
         return tu_err_set(err, TU_ERR_USAGE, "the hooks directory '%s' is not a directory", dir);
-    if (hooks_check_owner(dir, err) < 0 || check_ancestors(dir, err) < 0)
+    if (hooks_check_owner(dir, err) < 0 || check_ancestors(dir, "hooks directory", err) < 0)
         return -1;
     /* Absolute: a hook runs in "/", and resume may run from another directory. */
     h->dir = realpath(dir, NULL);

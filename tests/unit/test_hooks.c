@@ -281,6 +281,67 @@ static void test_unsafe_refused(void **state)
     free(p);
 }
 
+/* A hook that is a link (or lives in a linked .d directory) runs only when the file
+ * it leads to sits in directories nobody else can change; the file itself runs. */
+static void test_linked_hook(void **state)
+{
+    struct fx *f = *state;
+    char *shared = xasprintf("%s/shared", f->scratch);
+    mkdir(shared, 0755);
+    char *mark = xasprintf("%s/ran", f->scratch);
+    char *body = xasprintf("#!/bin/sh\necho \"$0\" > '%s'\n", mark);
+    char *target = tt_write_file(shared, "hook", body, 0755);
+    chmod(target, 0755);
+    char *link = xasprintf("%s/pre-upgrade", f->dir);
+    assert_int_equal(symlink(target, link), 0);
+    /* The target's directory anyone may change: someone could swap the file. */
+    chmod(shared, 0777);
+    expect_refused(f, "which another user can change");
+    /* Sticky (like /tmp): nobody renames what is not theirs. */
+    chmod(shared, 01777);
+    struct hooks h;
+    open_ok(f, &h);
+    hooks_close(&h);
+    chmod(shared, 0755);
+    open_ok(f, &h);
+    struct tu_err e;
+    tu_err_clear(&e);
+    assert_int_equal(hooks_run(&h, HOOK_PRE_UPGRADE, &facts, 1, NULL, &e), 0);
+    char *ran = tt_read_file(mark);
+    assert_non_null(ran);
+    /* What ran is the checked file, not the link. */
+    assert_non_null(strstr(ran, "/shared/hook"));
+    free(ran);
+    /* Made unsafe after the open: the run refuses. */
+    chmod(shared, 0777);
+    assert_int_equal(hooks_run(&h, HOOK_PRE_UPGRADE, &facts, 1, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "which another user can change"));
+    hooks_close(&h);
+    chmod(shared, 0755);
+    unlink(link);
+    /* A linked .d directory that is itself safe, inside one anyone may change. */
+    char *sub = xasprintf("%s/sub", shared);
+    mkdir(sub, 0755);
+    chmod(sub, 0755);
+    char *x = tt_write_file(sub, "10-x", body, 0755);
+    chmod(x, 0755);
+    char *d = xasprintf("%s/post-upgrade.d", f->dir);
+    assert_int_equal(symlink(sub, d), 0);
+    chmod(shared, 0757);
+    expect_refused(f, "which another user can change");
+    chmod(shared, 0755);
+    open_ok(f, &h);
+    hooks_close(&h);
+    free(x);
+    free(sub);
+    free(d);
+    free(link);
+    free(target);
+    free(body);
+    free(mark);
+    free(shared);
+}
+
 static void test_absent_dir(void **state)
 {
     struct fx *f = *state;
@@ -542,6 +603,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_env_exact_no_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linked_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_single_and_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warnings_not_executable_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_refused, setup, teardown),
