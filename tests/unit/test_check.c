@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
 #include "fake_daemon.h"
 #include "registry/regapi.h"
 #include "testutil.h"
@@ -503,6 +507,19 @@ static void test_bearer_failures(void **state)
     expect(f, LIST, 401, "WWW-Authenticate: Bearer realm=\"file:///etc/passwd\"\r\n", "");
     assert_int_equal(list(f, &t, &e), -1);
     assert_int_equal(e.kind, TU_ERR_PROTOCOL);
+    /* A realm whose user information reads "localhost" and whose host is the fake
+     * registry itself: refused, and no token request reaches it. */
+    size_t before = fake_daemon_count(f->fd, "/token");
+    char *ui = xasprintf("WWW-Authenticate: Bearer realm=\"http://localhost:1@127.0.0.1:%d/token\"\r\n",
+                         fake_daemon_port(f->fd));
+    expect(f, LIST, 401, ui, "");
+    expect(f, "/token", 200, NULL, "{\"token\":\"t\"}");
+    free(ui);
+    tu_err_clear(&e);
+    assert_int_equal(list(f, &t, &e), -1);
+    assert_true(e.kind == TU_ERR_REFUSED || e.kind == TU_ERR_PROTOCOL);
+    assert_int_equal(fake_daemon_count(f->fd, "/token"), before);
+    assert_no_secret(&e);
     free(ch);
 }
 
@@ -623,6 +640,112 @@ static void test_stall_and_down(void **state)
     assert_non_null(strstr(e.hint, "reachable"));
     reg_api_free(&r);
     free(prefix);
+}
+
+/* ---- the running release, against a fake daemon ---- */
+
+/* Runs `tracup check ARGS…` with stdout into a file; returns the exit code, the output in *out. */
+static int run_check(char **argv, int argc, char **out)
+{
+    char *dir = tt_mkdtemp();
+    char *path = xasprintf("%s/out", dir);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(dup2(fileno(f), 1) >= 0);
+    fclose(f);
+    int rc = cmd_main(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    *out = tt_read_file(path);
+    tt_rmtree(dir);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+static void expect_docker(struct fake_daemon *fd, const char *prefix, const char *body)
+{
+    char *r = fake_http(200, "Content-Type: application/json\r\n", body);
+    fake_daemon_expect(fd, "GET", prefix, r);
+    free(r);
+}
+
+/* After `upgrade --blue-standby` both releases' apis run; the running release is
+ * green's, whichever the daemon lists first. */
+static void test_running_after_standby(void **state)
+{
+    (void)state;
+    struct fake_daemon *dk = fake_daemon_start();
+    struct fake_daemon *reg = fake_daemon_start_tcp();
+    char *state_dir = tt_mkdtemp();
+    char *host = xasprintf("unix://%s", fake_daemon_socket(dk));
+    tt_env_set("DOCKER_HOST", host);
+    tt_env_set("DOCKER_API_VERSION", NULL);
+    tt_env_set("DOCKER_CONFIG", state_dir);
+    tt_env_set("TRACUP_STATE_DIR", state_dir);
+    tt_env_set("TRACUP_REGISTRY", NULL);
+    char *conf = tt_write_file(state_dir, "tracup.conf", "", 0600);
+    tt_env_set("TRACUP_CONFIG", conf); /* not the host's */
+    free(conf);
+    char *prefix = xasprintf("127.0.0.1:%d", fake_daemon_port(reg));
+
+    /* The journal of a done upgrade whose blue stands by. */
+    char *sdir = xasprintf("%s/s", state_dir);
+    assert_int_equal(mkdir(sdir, 0700), 0);
+    free(tt_write_file(sdir, "journal.json",
+                       "{\"format\":1,\"id\":\"u1\",\"stack\":\"s\",\"phase\":\"done\",\"state\":\"done\","
+                       "\"phases\":[],\"blue_standby\":true,\"blue\":{\"api\":\"blueapi\",\"release\":[\"blueapi\"]}}",
+                       0600));
+    char *r = fake_http(200, "Api-Version: 1.41\r\n", "OK");
+    fake_daemon_expect(dk, "GET", "/_ping", r);
+    free(r);
+    /* Blue is listed first: without the journal it would be taken. */
+    char *list = xasprintf(
+        "[{\"Id\":\"blueapi\",\"Names\":[\"/s_api_1\"],\"Image\":\"%s/tracardi/tracardi-api:0.8.1\","
+        "\"ImageID\":\"sha256:1\",\"State\":\"running\",\"Labels\":{\"com.docker.compose.project\":\"s\","
+        "\"com.docker.compose.service\":\"api\"}},"
+        "{\"Id\":\"greenapi\",\"Names\":[\"/s-green-api\"],\"Image\":\"%s/tracardi/tracardi-api:0.8.2\","
+        "\"ImageID\":\"sha256:2\",\"State\":\"running\",\"Labels\":{\"tracup.stack\":\"s\",\"tracup.role\":\"api\","
+        "\"tracup.color\":\"green\",\"tracup.upgrade\":\"u1\"}}]",
+        prefix, prefix);
+    expect_docker(dk, "/v1.41/containers/json", list);
+    free(list);
+    char *ins = xasprintf("{\"Id\":\"blueapi\",\"Config\":{\"Image\":\"%s/tracardi/tracardi-api:0.8.1\"},"
+                          "\"State\":{\"Status\":\"running\"}}", prefix);
+    expect_docker(dk, "/v1.41/containers/blueapi/json", ins);
+    free(ins);
+    ins = xasprintf("{\"Id\":\"greenapi\",\"Config\":{\"Image\":\"%s/tracardi/tracardi-api:0.8.2\"},"
+                    "\"State\":{\"Status\":\"running\"}}", prefix);
+    expect_docker(dk, "/v1.41/containers/greenapi/json", ins);
+    free(ins);
+    for (int i = 0; i < 8; i++) {
+        r = fake_http(200, "Content-Type: application/json\r\n", "{\"tags\":[\"0.8.1\",\"0.8.2\",\"0.9.0\"]}");
+        fake_daemon_expect(reg, "GET", "/v2/tracardi/", r);
+        free(r);
+    }
+
+    char a0[] = "tracup", a1[] = "check", a2[] = "--registry", a4[] = "--json";
+    char *argv[] = {a0, a1, a2, prefix, a4, NULL};
+    char *out = NULL;
+    int rc = run_check(argv, 5, &out);
+    json_t *doc = json_loads(out, 0, NULL);
+    if (rc != 0 || !doc)
+        fail_msg("check exited %d: %s", rc, out);
+    assert_string_equal(json_string_value(json_object_get(doc, "running")), "0.8.2");
+    assert_string_equal(json_string_value(json_object_get(doc, "stack")), "s");
+    json_decref(doc);
+    free(out);
+    free(sdir);
+    free(prefix);
+    free(host);
+    fake_daemon_stop(reg);
+    fake_daemon_stop(dk);
+    tt_rmtree(state_dir);
+    free(state_dir);
+    tt_env_restore();
 }
 
 /* ---- the report ---- */
@@ -831,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_link),
         cmocka_unit_test(test_next_url),
         cmocka_unit_test(test_loopback_and_tags),
+        cmocka_unit_test(test_running_after_standby),
         cmocka_unit_test_setup_teardown(test_pages, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_null_tags, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_basic_challenge, fx_setup, fx_teardown),
