@@ -104,6 +104,23 @@ static int loaded_from_bundle(const char *prefix, const char *release, const cha
     return hit;
 }
 
+/* True when the inspected image carries the tag repo:tag. */
+static int has_tag(json_t *img, const char *repo, const char *tag)
+{
+    if (!tag)
+        return 0;
+    char *want = xasprintf("%s:%s", repo, tag);
+    int hit = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(img, "RepoTags"), i, t) {
+        const char *v = json_string_value(t);
+        hit |= v && strcmp(v, want) == 0;
+    }
+    free(want);
+    return hit;
+}
+
 static int container_digest(struct docker *d, const char *prefix, const struct stack_container *c, char **out,
                             int *by_tag, struct tu_err *err)
 {
@@ -129,8 +146,10 @@ static int container_digest(struct docker *d, const char *prefix, const struct s
     }
     const char *dg = pin_pick_digest(img, repo, ref_digest);
     /* Loaded from a bundle: no registry digest, and a repo@digest reference would
-     * send compose to a registry the host may not reach. Pinned by its tag. */
-    if (!dg && loaded_from_bundle(prefix, pin_container_version(c), json_string_value(json_object_get(img, "Id")))) {
+     * send compose to a registry the host may not reach. Pinned by its tag, so
+     * only while the tag still names this very image. */
+    if (!dg && loaded_from_bundle(prefix, pin_container_version(c), json_string_value(json_object_get(img, "Id"))) &&
+        has_tag(img, repo, pin_container_version(c))) {
         *out = xstrdup("");
         *by_tag = 1;
         rc = 0;

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "docker/client.h"
 #include "fake_daemon.h"
@@ -269,6 +272,76 @@ static void test_collect_two_releases(void **state)
     free_stack(l);
 }
 
+/* After an upgrade from an offline bundle the loaded images have no RepoDigests:
+ * one the bundle record names (release, image id) and whose tag still names it is
+ * pinned by tag; anything else is refused as before. */
+static void expect_loaded_image(struct fixture *f, const char *hex, const char *repo_tags)
+{
+    char *path = xasprintf("/v1.41/images/sha256%%3A%s/json", hex);
+    char *body = xasprintf("{\"Id\":\"sha256:%s\",\"RepoDigests\":[],\"RepoTags\":[%s]}", hex, repo_tags);
+    char *r = fake_http(200, "Content-Type: application/json\r\n", body);
+    fake_daemon_expect(f->fd, "GET", path, r);
+    free(r);
+    free(body);
+    free(path);
+}
+
+static void test_collect_from_bundle(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = tt_mkdtemp();
+    tt_env_set("TRACUP_STATE_DIR", dir);
+    free(tt_write_file(dir, "bundles.json",
+                       "{\"format\":1,\"loads\":[{\"release\":\"0.8.2\",\"registry\":\"" REG "\",\"loaded_at\":\"t\","
+                       "\"created\":\"t\",\"images\":[{\"role\":\"api\",\"name\":\"" REG "/tracardi/tracardi-api:0.8.2\","
+                       "\"digest\":\"sha256:" HEX_D "\",\"image_id\":\"sha256:" HEX_A "\"}]}]}",
+                       0600));
+    struct stack_list *l = new_stack("prod");
+    /* Green's api, created from the loaded tag; its gui was pulled. */
+    add_container(&l->s[0], "green-api", ROLE_API, "api", REG "/tracardi/tracardi-api:0.8.2", "0.8.2", "running",
+                  "sha256:" HEX_A, NULL);
+    add_container(&l->s[0], "green-gui", ROLE_GUI, "gui", REG "/tracardi/tracardi-gui:0.8.2", "0.8.2", "running",
+                  "sha256:" HEX_C, NULL);
+    expect_loaded_image(f, HEX_A, "\"" REG "/tracardi/tracardi-api:0.8.2\"");
+    expect_image(f, HEX_C, "\"" REG "/tracardi/tracardi-gui@sha256:" HEX_C "\"");
+    struct pin_vars v;
+    struct tu_err e = {0};
+    if (pin_collect(&f->d, REG, &l->s[0], NULL, &v, &e) != 0)
+        fail_msg("pin_collect: %s", e.msg);
+    assert_string_equal(v.value[PIN_VERSION], "0.8.2");
+    assert_string_equal(v.value[PIN_API], "");
+    assert_string_equal(v.value[PIN_GUI], "@sha256:" HEX_C);
+    assert_int_equal(v.by_tag, 1);
+    pin_vars_free(&v);
+    free_stack(l);
+
+    /* Not the image the bundle loaded (another id): refused. */
+    l = new_stack("prod");
+    add_container(&l->s[0], "green-api", ROLE_API, "api", REG "/tracardi/tracardi-api:0.8.2", "0.8.2", "running",
+                  "sha256:" HEX_B, NULL);
+    expect_loaded_image(f, HEX_B, "\"" REG "/tracardi/tracardi-api:0.8.2\"");
+    assert_int_equal(pin_collect(&f->d, REG, &l->s[0], NULL, &v, &e), -1);
+    assert_non_null(strstr(e.msg, "has no repository digest"));
+    free_stack(l);
+    /* The loaded image, but its tag names another image now: compose would run that one. */
+    l = new_stack("prod");
+    add_container(&l->s[0], "green-api", ROLE_API, "api", REG "/tracardi/tracardi-api:0.8.2", "0.8.2", "running",
+                  "sha256:" HEX_A, NULL);
+    expect_loaded_image(f, HEX_A, "");
+    assert_int_equal(pin_collect(&f->d, REG, &l->s[0], NULL, &v, &e), -1);
+    assert_non_null(strstr(e.msg, "has no repository digest"));
+    free_stack(l);
+    /* The image id is on record, but for another release. */
+    l = new_stack("prod");
+    add_container(&l->s[0], "api", ROLE_API, "api", REG "/tracardi/tracardi-api:0.8.1", "0.8.1", "running",
+                  "sha256:" HEX_A, NULL);
+    expect_loaded_image(f, HEX_A, "\"" REG "/tracardi/tracardi-api:0.8.1\"");
+    assert_int_equal(pin_collect(&f->d, REG, &l->s[0], NULL, &v, &e), -1);
+    free_stack(l);
+    tt_rmtree(dir);
+    free(dir);
+}
+
 /* ---- pin_apply on real files ---- */
 
 static void vars_for(struct pin_vars *v, const char *version, const char *api)
@@ -377,6 +450,49 @@ static void test_apply(void **state)
     free(dir);
 }
 
+/* A write that fails (the file size limit lets the small backup through, not the
+ * new file) leaves the old file as it was, no backup and no temporary file. */
+static void test_apply_failing(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    const char *old = "TRACARDI_VERSION=0.8.0\n";
+    char *path = tt_write_file(dir, ".env", old, 0640);
+    struct pin_vars v;
+    vars_for(&v, "0.8.2", "@sha256:" HEX_B);
+    struct pin_result r;
+    struct tu_err e = {0};
+    struct rlimit saved, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 64;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = pin_apply(path, &v, 0, &r, &e);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_int_equal(e.kind, TU_ERR_IO);
+    assert_null(r.backup);
+    pin_result_free(&r);
+    assert_int_equal(count_backups(dir), 0);
+    char *now = tt_read_file(path);
+    assert_string_equal(now, old);
+    free(now);
+    assert_int_equal(mode_of(path), 0640);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, ".env") != 0)
+            fail_msg("left behind: %s", de->d_name);
+    closedir(d);
+    pin_vars_free(&v);
+    free(path);
+    tt_rmtree(dir);
+    free(dir);
+}
+
 static void test_remember(void **state)
 {
     (void)state;
@@ -460,6 +576,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collect_no_repo_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collect_two_releases, setup, teardown),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_apply_failing),
+        cmocka_unit_test_setup_teardown(test_collect_from_bundle, setup, teardown),
         cmocka_unit_test(test_remember),
         cmocka_unit_test_setup_teardown(test_follow_warns, setup, teardown),
     };
