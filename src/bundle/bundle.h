@@ -36,6 +36,16 @@ int bundle_create(struct docker *d, const struct bundle_create_opts *o, struct b
  * reaches the daemon. The error names the member that failed. */
 int bundle_verify(const char *file, struct bundle_manifest *m, FILE *progress, struct tu_err *err);
 
+/* What pass 2 sends of one image member (exposed for tests): reads the member
+ * archive a is positioned at, hashing it, and hands send() every piece that
+ * would go to the daemon; the last piece only once the member's SHA-256 and size
+ * matched bi. Returns 0, or -1 (nothing more sent) when they did not, when the
+ * archive cannot be read or when send() returns non-zero. */
+struct archive;
+int bundle_stream_member(struct archive *a, const struct bundle_image *bi, int (*send)(void *ud, const char *data,
+                                                                                        size_t len),
+                         void *ud, struct tu_err *err);
+
 /* Pass 2, after bundle_verify filled m: streams each image member into
  * POST /images/load (each member is hashed again as it is sent and must match),
  * checks each image's id and tag, and records the load in the state directory

@@ -530,6 +530,35 @@ static ssize_t read_source(void *ud, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+int bundle_stream_member(struct archive *a, const struct bundle_image *bi, int (*send)(void *ud, const char *data,
+                                                                                        size_t len),
+                         void *ud, struct tu_err *err)
+{
+    struct source s = {.a = a, .bi = bi, .last_ms = time_mono_ms(), .cur = xmalloc(CHUNK), .nxt = xmalloc(CHUNK)};
+    sha256_init(&s.h);
+    char *buf = xmalloc(CHUNK);
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read_source(&s, buf, CHUNK);
+        if (n == 0)
+            break;
+        if (n < 0 || send(ud, buf, (size_t)n) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (s.mismatch)
+        tu_err_set(err, TU_ERR_PROTOCOL, "member '%s' changed since it was verified", bi->member);
+    else if (s.archive_error[0])
+        tu_err_set(err, TU_ERR_PROTOCOL, "member '%s': %s", bi->member, s.archive_error);
+    else if (rc < 0)
+        tu_err_set(err, TU_ERR_IO, "member '%s': stopped", bi->member);
+    free(buf);
+    free(s.cur);
+    free(s.nxt);
+    return rc;
+}
+
 static int on_load_line(void *ud, const char *line, size_t len)
 {
     load_result_line(ud, line, len);

@@ -115,6 +115,46 @@ static int read_some(struct fake_daemon *fd, int s, char *b, size_t *len, size_t
     return -1;
 }
 
+/* A chunked request body: read (up to BODY_MAX) until its last chunk, or until the
+ * peer stops sending; returns what the complete chunks held (*out_len bytes). */
+static char *read_chunked(struct fake_daemon *fd, int s, const char *pre, size_t pre_len, long deadline,
+                          size_t *out_len)
+{
+    char *raw = xmalloc(BODY_MAX + 1);
+    size_t rlen = pre_len < BODY_MAX ? pre_len : BODY_MAX;
+    memcpy(raw, pre, rlen);
+    char *body = xmalloc(BODY_MAX + 1);
+    size_t blen = 0, pos = 0;
+    for (;;) {
+        /* Decode every complete chunk there is. */
+        int last = 0;
+        for (;;) {
+            char *nl = NULL;
+            for (size_t i = pos; i + 1 < rlen && !nl; i++)
+                if (raw[i] == '\r' && raw[i + 1] == '\n')
+                    nl = raw + i;
+            if (!nl)
+                break;
+            size_t n = strtoul(raw + pos, NULL, 16);
+            size_t start = (size_t)(nl - raw) + 2;
+            if (n == 0) {
+                last = 1;
+                break;
+            }
+            if (start + n + 2 > rlen || blen + n > BODY_MAX)
+                break;
+            memcpy(body + blen, raw + start, n);
+            blen += n;
+            pos = start + n + 2;
+        }
+        if (last || rlen >= BODY_MAX || read_some(fd, s, raw, &rlen, BODY_MAX, deadline) < 0)
+            break;
+    }
+    free(raw);
+    *out_len = blen;
+    return body;
+}
+
 static void serve(struct fake_daemon *fd, int s)
 {
     long deadline = tt_now_ms() + READ_DEADLINE_MS;
@@ -141,23 +181,33 @@ static void serve(struct fake_daemon *fd, int s)
     char *headers = xstrndup(eol + 2, (size_t)(end + 2 - (eol + 2)));
 
     size_t clen = 0;
+    int chunked = 0;
     for (const char *h = headers; *h;) {
         const char *nl = strstr(h, "\r\n");
         if (!nl)
             break;
         if (strncasecmp(h, "Content-Length:", 15) == 0)
             clen = strtoul(h + 15, NULL, 10);
+        if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strstr(h, "chunked") && strstr(h, "chunked") < nl)
+            chunked = 1;
         h = nl + 2;
     }
-    if (clen > BODY_MAX)
-        clen = BODY_MAX;
-    char *body = xmalloc(clen + 1);
-    size_t have = len - head_len < clen ? len - head_len : clen;
-    memcpy(body, buf + head_len, have);
-    free(buf);
-    while (have < clen) {
-        if (read_some(fd, s, body, &have, clen, deadline) < 0)
-            break;
+    char *body;
+    size_t have;
+    if (chunked) {
+        body = read_chunked(fd, s, buf + head_len, len - head_len, deadline, &have);
+        free(buf);
+    } else {
+        if (clen > BODY_MAX)
+            clen = BODY_MAX;
+        body = xmalloc(clen + 1);
+        have = len - head_len < clen ? len - head_len : clen;
+        memcpy(body, buf + head_len, have);
+        free(buf);
+        while (have < clen) {
+            if (read_some(fd, s, body, &have, clen, deadline) < 0)
+                break;
+        }
     }
     body[have] = '\0';
 

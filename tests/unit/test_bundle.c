@@ -20,7 +20,10 @@
 #include "bundle/bundle.h"
 #include "bundle/format.h"
 #include "bundle/record.h"
+#include "docker/client.h"
+#include "fake_daemon.h"
 #include "testutil.h"
+#include "util/sha256.h"
 #include "util/xalloc.h"
 
 #define REG "127.0.0.1:5999"
@@ -702,6 +705,159 @@ static void test_changed_between_passes(void **state)
     fixture_free(&f);
 }
 
+static int collect_sent(void *ud, const char *data, size_t len)
+{
+    return buf_append(ud, data, len) < 0;
+}
+
+/* The archive file at path, positioned at member name (the caller frees with
+ * archive_read_free). */
+static struct archive *open_at(const char *path, const char *name)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    assert_int_equal(archive_read_open_filename(a, path, 16384), ARCHIVE_OK);
+    struct archive_entry *en;
+    while (archive_read_next_header(a, &en) == ARCHIVE_OK)
+        if (strcmp(archive_entry_pathname(en), name) == 0)
+            return a;
+    fail_msg("no member %s in %s", name, path);
+    return NULL;
+}
+
+/* What pass 2 sends of a member: all of it when it is what pass 1 verified; when
+ * it is not (changed in the middle of the read), everything but the last piece,
+ * so that the daemon never has a whole image tar. */
+static void test_stream_holds_last_piece(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    enum { LEN = 150000 };
+    char *data = xmalloc(LEN);
+    for (size_t i = 0; i < LEN; i++)
+        data[i] = (char)(i * 7 + i / 251);
+    struct member mem[] = {{"images/api.tar", data, LEN, 0}};
+    char *path = write_archive(dir, "s.bundle", mem, 1, 1);
+    struct bundle_image bi;
+    memset(&bi, 0, sizeof(bi));
+    snprintf(bi.member, sizeof(bi.member), "images/api.tar");
+    bi.size = LEN;
+    sha256_hex(data, LEN, bi.sha256);
+    struct tu_err err;
+    struct buf got;
+
+    /* As verified: every byte goes out. */
+    buf_init(&got, 0);
+    struct archive *a = open_at(path, "images/api.tar");
+    tu_err_clear(&err);
+    assert_int_equal(bundle_stream_member(a, &bi, collect_sent, &got, &err), 0);
+    assert_int_equal(got.len, LEN);
+    assert_memory_equal(got.data, data, LEN);
+    archive_read_free(a);
+    buf_free(&got);
+
+    /* Another SHA-256 than the bytes read: fails, and the last piece is held back. */
+    char good = bi.sha256[10];
+    bi.sha256[10] = good == 'a' ? 'b' : 'a';
+    buf_init(&got, 0);
+    a = open_at(path, "images/api.tar");
+    tu_err_clear(&err);
+    assert_int_equal(bundle_stream_member(a, &bi, collect_sent, &got, &err), -1);
+    assert_non_null(strstr(err.msg, "changed since it was verified"));
+    assert_true(got.len < LEN);
+    assert_true(got.len + 64 * 1024 >= LEN); /* one piece of at most 64 KiB held back, no more */
+    assert_memory_equal(got.data, data, got.len);
+    archive_read_free(a);
+    buf_free(&got);
+    bi.sha256[10] = good;
+
+    /* Another size: the same. */
+    bi.size = LEN - 1;
+    buf_init(&got, 0);
+    a = open_at(path, "images/api.tar");
+    tu_err_clear(&err);
+    assert_int_equal(bundle_stream_member(a, &bi, collect_sent, &got, &err), -1);
+    assert_true(got.len < LEN);
+    archive_read_free(a);
+    buf_free(&got);
+
+    free(path);
+    free(data);
+    tt_rmtree(dir);
+    free(dir);
+}
+
+/* Pass 2 reads a member whose bytes are not the ones pass 1 verified (here: the
+ * manifest's SHA-256 no longer matches, as when the file changes in the middle of
+ * the read): the load fails, and the member's last bytes never reach the daemon,
+ * which therefore never holds a whole image tar. */
+static void test_changed_mid_stream(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    struct member mem[] = {M("manifest.json", f.manifest), {"images/api.tar", f.api, f.api_len, 0},
+                           {"images/gui.tar", f.gui, f.gui_len, 0}, M("SHA256SUMS", f.sums)};
+    char *path = write_archive(f.dir, "mid.bundle", mem, 4, 1);
+    struct bundle_manifest m;
+    struct tu_err err;
+    tu_err_clear(&err);
+    assert_int_equal(bundle_verify(path, &m, NULL, &err), 0);
+    size_t api = m.n;
+    for (size_t i = 0; i < m.n; i++)
+        if (strcmp(m.img[i].member, "images/api.tar") == 0)
+            api = i;
+    assert_true(api < m.n);
+    m.img[api].sha256[0] = m.img[api].sha256[0] == '0' ? '1' : '0';
+
+    struct fake_daemon *fd = fake_daemon_start();
+    char *host = xasprintf("unix://%s", fake_daemon_socket(fd));
+    tt_env_set("DOCKER_HOST", host);
+    tt_env_set("DOCKER_API_VERSION", NULL);
+    char *sd = xasprintf("%s/state", f.dir);
+    tt_env_set("TRACUP_STATE_DIR", sd);
+    char *r = fake_http(200, "Api-Version: 1.41\r\n", "OK");
+    fake_daemon_expect(fd, "GET", "/_ping", r);
+    free(r);
+    r = fake_http(200, "Content-Type: application/json\r\n",
+                  "{\"stream\":\"Loaded image: " REG "/tracardi/tracardi-api:0.8.2\\n\"}\n");
+    fake_daemon_expect(fd, "POST", "/v1.41/images/load", r);
+    free(r);
+    struct docker d;
+    if (docker_init(&d, &err) != 0 || docker_negotiate(&d, &err) != 0)
+        fail_msg("docker: %s", err.msg);
+    d.stall_timeout_s = 5;
+    char *record = NULL;
+    tu_err_clear(&err);
+    assert_int_equal(bundle_load(&d, path, NULL, &m, &record, &err), -1);
+    assert_null(record);
+    assert_non_null(strstr(err.msg, "member 'images/api.tar' changed since it was verified"));
+    /* What the daemon got of the member: not all of it (here, below one read-ahead
+     * chunk, nothing at all). curl may give up before the request's head went out:
+     * then the daemon saw no load at all, which is as good. */
+    for (size_t i = 0; i < fake_daemon_nrequests(fd); i++) {
+        const struct fake_request *load = fake_daemon_request(fd, i);
+        if (!strstr(load->target, "/images/load"))
+            continue;
+        assert_true(load->body_len < f.api_len);
+        if (f.api_len <= 64 * 1024)
+            assert_int_equal(load->body_len, 0);
+    }
+    /* Nothing recorded. */
+    char *rec = xasprintf("%s/bundles.json", sd);
+    assert_int_equal(access(rec, F_OK), -1);
+    free(rec);
+    docker_cleanup(&d);
+    fake_daemon_stop(fd);
+    tt_env_restore();
+    bundle_manifest_free(&m);
+    free(sd);
+    free(host);
+    free(path);
+    fixture_free(&f);
+}
+
 /* ---------------------------------------------------------------- the record */
 
 static void test_record(void **state)
@@ -853,6 +1009,8 @@ int main(void)
         cmocka_unit_test(test_sums),           cmocka_unit_test(test_load_stream),
         cmocka_unit_test(test_unreachable),    cmocka_unit_test(test_verify),
         cmocka_unit_test(test_changed_between_passes),
+        cmocka_unit_test(test_changed_mid_stream),
+        cmocka_unit_test(test_stream_holds_last_piece),
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_record_concurrent),
     };
