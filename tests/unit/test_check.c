@@ -523,6 +523,117 @@ static void test_bearer_failures(void **state)
     free(ch);
 }
 
+/* One Bearer challenge against a fresh fake registry that would hand out a token
+ * and the tags if asked: returns list's rc, the error in *e, the fake's requests
+ * in *nreq and how many reached /token in *ntoken. The realm is a printf format
+ * taking the fake's port (at most twice). */
+static int realm_round(const char *realm_fmt, int creds, struct tu_err *e, size_t *nreq, size_t *ntoken)
+{
+    struct fake_daemon *fd = fake_daemon_start_tcp();
+    int port = fake_daemon_port(fd);
+    char *cfgdir = tt_mkdtemp();
+    tt_env_set("DOCKER_CONFIG", cfgdir);
+    tt_env_set("HOME", cfgdir);
+    if (creds) {
+        char *cfg = xasprintf("{\"auths\":{\"127.0.0.1:%d\":{\"auth\":\"dHJhY3VwOnMzY3JldC1QYXNz\"}}}", port);
+        free(tt_write_file(cfgdir, "config.json", cfg, 0600));
+        free(cfg);
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    char *realm = xasprintf(realm_fmt, port, port);
+#pragma GCC diagnostic pop
+    char *hdr = xasprintf("WWW-Authenticate: Bearer realm=\"%s\",service=\"s\"\r\n", realm);
+    char *r = fake_http(401, hdr, "");
+    fake_daemon_expect(fd, "GET", LIST, r);
+    free(r);
+    r = fake_http(200, NULL, "{\"token\":\"tok-1\"}");
+    fake_daemon_expect(fd, "GET", "/token", r);
+    free(r);
+    r = fake_http(200, NULL, "{\"tags\":[\"0.8.2\"]}");
+    fake_daemon_expect(fd, "GET", LIST, r);
+    free(r);
+    char *prefix = xasprintf("127.0.0.1:%d/ns", port);
+    struct reg_api api;
+    tu_err_clear(e);
+    assert_int_equal(reg_api_init(&api, prefix, e), 0);
+    api.timeout_ms = 3000;
+    struct reg_tags t;
+    int rc = reg_list_tags(&api, REPO, &t, e);
+    if (rc == 0)
+        reg_tags_free(&t);
+    reg_api_free(&api);
+    *nreq = fake_daemon_nrequests(fd);
+    *ntoken = fake_daemon_count(fd, "/token");
+    fake_daemon_stop(fd);
+    tt_rmtree(cfgdir);
+    free(cfgdir);
+    free(prefix);
+    free(hdr);
+    free(realm);
+    tt_env_restore();
+    return rc;
+}
+
+/* A token realm is judged as curl will request it: user information (which hides
+ * the real host behind a loopback-looking name), credentials over plain http to a
+ * host that is not loopback, and anything that is no http(s) URL are refused
+ * before any token request. Each realm leads to the fake registry itself, which
+ * would answer with a token and the tags: a realm let through shows there. */
+static void test_realm_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *realm;
+        int creds;
+        enum tu_err_kind kind; /* 0: either TU_ERR_REFUSED or TU_ERR_PROTOCOL */
+    } cases[] = {
+        {"http://localhost:1@127.0.0.1:%d/token", 1, 0},
+        {"http://localhost:1@127.0.0.1:%d/token", 0, 0},
+        {"http://localhost@127.0.0.1:%d/token", 1, 0},
+        {"http://127.0.0.1:5001@127.0.0.1:%d/token", 1, 0},
+        {"http://user:pw@127.0.0.1:%d/token", 1, 0},
+        {"http://user:pw@127.0.0.1:%d/token", 0, 0},
+        {"http://evil.example@127.0.0.1:%d/token", 1, 0},
+        {"http://[::1]:1@127.0.0.1:%d/token", 1, 0},
+        {"HTTP://localhost:1@127.0.0.1:%d/token", 1, 0},
+        {"http://localhost%%3a1%%40127.0.0.1:%d/token", 1, 0},
+        /* 0.0.0.0 is no loopback name, though Linux connects it to this host. */
+        {"http://0.0.0.0:%d/token", 1, TU_ERR_REFUSED},
+        {"ftp://127.0.0.1:%d/token", 0, TU_ERR_PROTOCOL},
+        {"127.0.0.1:%d/token", 1, TU_ERR_PROTOCOL},
+        {"//127.0.0.1:%d/token", 1, TU_ERR_PROTOCOL},
+        {"http://127.0.0.1:%d/to ken", 1, TU_ERR_PROTOCOL},
+        {"", 1, TU_ERR_PROTOCOL},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tu_err e;
+        size_t nreq = 0, ntoken = 0;
+        int rc = realm_round(cases[i].realm, cases[i].creds, &e, &nreq, &ntoken);
+        int kind_ok = cases[i].kind ? e.kind == cases[i].kind : e.kind == TU_ERR_REFUSED || e.kind == TU_ERR_PROTOCOL;
+        if (rc != -1 || !kind_ok || nreq != 1 || ntoken != 0 || !strstr(e.msg, "registry '127.0.0.1:") ||
+            strstr(e.msg, PASSWORD) || strstr(e.msg, "dHJhY3VwOnMzY3JldC1QYXNz")) {
+            print_error("realm '%s' (creds %d): rc %d kind %d, %zu requests (%zu to /token): %s\n", cases[i].realm,
+                        cases[i].creds, rc, (int)e.kind, nreq, ntoken, e.msg);
+            failed++;
+        }
+    }
+    assert_int_equal(failed, 0);
+    /* The same fake registry through a plain loopback realm: the token is fetched
+     * (with the credentials) and the tags are listed. */
+    static const char *const good[] = {"http://127.0.0.1:%d/token", "http://localhost:%d/token?x=1"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        for (int creds = 0; creds < 2; creds++) {
+            struct tu_err e;
+            size_t nreq = 0, ntoken = 0;
+            int rc = realm_round(good[i], creds, &e, &nreq, &ntoken);
+            if (rc != 0 || nreq != 3 || ntoken != 1)
+                fail_msg("realm '%s' (creds %d): rc %d, %zu requests (%zu to /token): %s", good[i], creds, rc, nreq,
+                         ntoken, e.msg);
+        }
+}
+
 static void test_not_found_and_errors(void **state)
 {
     struct fx *f = *state;
@@ -964,6 +1075,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bearer_anonymous, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bearer_identity_token, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bearer_failures, fx_setup, fx_teardown),
+        cmocka_unit_test(test_realm_refused),
         cmocka_unit_test_setup_teardown(test_not_found_and_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_links, fx_setup, fx_teardown),
