@@ -1,4 +1,5 @@
 /* test_pin.c - which digests tracup pin takes, and how it rewrites the env file. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -450,6 +451,76 @@ static void test_apply(void **state)
     free(dir);
 }
 
+/* The env file's directory may be another user's: whatever sits at the temporary
+ * name earlier versions used (<file>.tmp.<pid>) is never opened. A FIFO would
+ * block the write, a hard or symbolic link would send it into another file. The
+ * file keeps its mode, and its owner when root rewrites it. */
+static void test_apply_planted(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *path = tt_write_file(dir, ".env", "TRACARDI_VERSION=0.8.0\n", 0640);
+    int root = geteuid() == 0;
+    if (root)
+        assert_int_equal(chown(path, 4321, 4322), 0);
+    char *victim = tt_write_file(dir, "victim", "VICTIM\n", 0644);
+    /* The env file's real name: tt_mkdtemp's directory may sit behind a link. */
+    char *real = realpath(path, NULL);
+    assert_non_null(real);
+    char *planted = xasprintf("%s.tmp.%ld", real, (long)getpid());
+    static const char *const versions[] = {"0.8.1", "0.8.2", "0.9.0"};
+    for (int kind = 0; kind < 3; kind++) {
+        if (kind == 0)
+            assert_int_equal(mkfifo(planted, 0666), 0);
+        else if (kind == 1)
+            assert_int_equal(link(victim, planted), 0);
+        else
+            assert_int_equal(symlink(victim, planted), 0);
+        struct pin_vars v;
+        vars_for(&v, versions[kind], "@sha256:" HEX_A);
+        struct pin_result r;
+        struct tu_err e = {0};
+        alarm(20); /* a write that blocks on the FIFO fails the test instead of hanging it */
+        int rc = pin_apply(path, &v, 0, &r, &e);
+        alarm(0);
+        if (rc != 0)
+            fail_msg("pin_apply with a %s planted: %s", kind == 0 ? "FIFO" : kind == 1 ? "hard link" : "symlink",
+                     e.msg);
+        assert_non_null(r.backup);
+        pin_result_free(&r);
+        pin_vars_free(&v);
+        char *now = tt_read_file(path);
+        char *want = xasprintf("TRACARDI_VERSION=%s\n", versions[kind]);
+        assert_non_null(strstr(now, want));
+        free(want);
+        free(now);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        if (root) {
+            assert_int_equal(st.st_uid, 4321);
+            assert_int_equal(st.st_gid, 4322);
+        }
+        /* What was planted is as it was, and so is the file it leads to. */
+        assert_int_equal(lstat(planted, &st), 0);
+        assert_true(kind == 0 ? S_ISFIFO(st.st_mode) : kind == 1 ? S_ISREG(st.st_mode) : S_ISLNK(st.st_mode));
+        now = tt_read_file(victim);
+        assert_string_equal(now, "VICTIM\n");
+        free(now);
+        assert_int_equal(stat(victim, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        assert_int_equal(st.st_nlink, kind == 1 ? 2 : 1);
+        assert_int_equal(unlink(planted), 0);
+        assert_int_equal(count_backups(dir), kind + 1);
+    }
+    free(planted);
+    free(real);
+    free(victim);
+    free(path);
+    tt_rmtree(dir);
+    free(dir);
+}
+
 /* A write that fails (the file size limit lets the small backup through, not the
  * new file) leaves the old file as it was, no backup and no temporary file. */
 static void test_apply_failing(void **state)
@@ -577,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collect_two_releases, setup, teardown),
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_apply_failing),
+        cmocka_unit_test(test_apply_planted),
         cmocka_unit_test_setup_teardown(test_collect_from_bundle, setup, teardown),
         cmocka_unit_test(test_remember),
         cmocka_unit_test_setup_teardown(test_follow_warns, setup, teardown),
