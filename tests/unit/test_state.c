@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,7 +159,9 @@ static void test_atomic_write(void **state)
     assert_int_equal(fs_write_atomic(victim, "keep me", 7, 0600, &e), 0);
     char *fifo = xasprintf("%s.tmp.%ld", f, (long)getpid());
     assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a write that blocks on the FIFO fails the test instead of hanging it */
     assert_int_equal(fs_write_atomic(f, "three", 5, 0600, &e), 0);
+    alarm(0);
     unlink(fifo);
     assert_int_equal(link(victim, fifo), 0);
     assert_int_equal(fs_write_atomic(f, "four", 4, 0640, &e), 0);
@@ -175,6 +179,107 @@ static void test_atomic_write(void **state)
     free(missing);
     free(f);
     free(sub);
+    tt_rmtree(dir);
+    free(dir);
+}
+
+/* The names in a directory, sorted, joined by spaces (the caller frees). */
+static char *names_in(const char *dir)
+{
+    char *cmd = xasprintf("ls -A '%s' | sort | tr '\\n' ' '", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[1024] = "";
+    if (!fgets(line, sizeof(line), p))
+        line[0] = '\0';
+    assert_int_equal(pclose(p), 0);
+    free(cmd);
+    return xstrdup(line);
+}
+
+/* A symbolic link at the old guessable temporary name (<file>.tmp.<pid>) is not
+ * followed; a write that fails leaves the old file and no temporary file; the
+ * _as variant gives the file its owner and exact mode before it takes the name. */
+static void test_atomic_write_planted(void **state)
+{
+    (void)state;
+    char *dir = tt_mkdtemp();
+    char *f = xasprintf("%s/state.json", dir);
+    char *planted = xasprintf("%s.tmp.%ld", f, (long)getpid());
+    char *victim = tt_write_file(dir, "victim", "VICTIM\n", 0644);
+    struct tu_err e;
+    tu_err_clear(&e);
+    assert_int_equal(symlink(victim, planted), 0);
+    if (fs_write_atomic(f, "one", 3, 0600, &e) != 0)
+        fail_msg("with a symbolic link planted: %s", e.msg);
+    struct stat st;
+    assert_int_equal(lstat(planted, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char *got = tt_read_file(victim);
+    assert_string_equal(got, "VICTIM\n");
+    free(got);
+    assert_int_equal(stat(victim, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(st.st_nlink, 1);
+    assert_int_equal(lstat(f, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0600);
+    got = tt_read_file(f);
+    assert_string_equal(got, "one");
+    free(got);
+    assert_int_equal(unlink(planted), 0);
+
+    /* Failed writes: a rename onto a directory, and a write past the file size
+     * limit. The old file stays, nothing else is left. */
+    char *sub = xasprintf("%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    tu_err_clear(&e);
+    assert_int_equal(fs_write_atomic(sub, "x", 1, 0600, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_IO);
+    struct rlimit saved, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 16;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    tu_err_clear(&e);
+    int rc = fs_write_atomic(f, "more than sixteen bytes", 23, 0600, &e);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_int_equal(e.kind, TU_ERR_IO);
+    got = tt_read_file(f);
+    assert_string_equal(got, "one");
+    free(got);
+    char *names = names_in(dir);
+    assert_string_equal(names, "state.json sub victim ");
+    free(names);
+
+    /* Owner and mode exactly as asked, whatever the umask. As root another
+     * owner; otherwise the writer's own ids. */
+    uid_t uid = geteuid() == 0 ? 4321 : geteuid();
+    gid_t gid = geteuid() == 0 ? 4322 : getegid();
+    mode_t old_mask = umask(077);
+    tu_err_clear(&e);
+    rc = fs_write_atomic_as(f, "two", 3, 0644, uid, gid, &e);
+    umask(old_mask);
+    if (rc != 0)
+        fail_msg("fs_write_atomic_as: %s", e.msg);
+    assert_int_equal(stat(f, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(st.st_uid, uid);
+    assert_int_equal(st.st_gid, gid);
+    got = tt_read_file(f);
+    assert_string_equal(got, "two");
+    free(got);
+    names = names_in(dir);
+    assert_string_equal(names, "state.json sub victim ");
+    free(names);
+
+    free(sub);
+    free(victim);
+    free(planted);
+    free(f);
     tt_rmtree(dir);
     free(dir);
 }
@@ -356,6 +461,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5),         cmocka_unit_test(test_tenants), cmocka_unit_test(test_hops),
         cmocka_unit_test(test_rc_order),    cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_atomic_write_planted),
         cmocka_unit_test(test_journal),     cmocka_unit_test(test_lock),   cmocka_unit_test(test_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
