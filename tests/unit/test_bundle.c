@@ -991,6 +991,21 @@ static void test_record_concurrent(void **state)
     assert_int_equal(bundle_record_find(REG, "0.9.9", &rec, &err), 0);
     json_decref(rec);
     bundle_record_lock_wait_ms = saved;
+    /* A symbolic link at the lock's name is not followed: the save fails, nothing
+     * is created where it points, the record stays. */
+    assert_int_equal(unlink(lp), 0);
+    char *target = xasprintf("%s/elsewhere", dir);
+    assert_int_equal(symlink(target, lp), 0);
+    char *text = tt_read_file(path);
+    snprintf(m.release, sizeof(m.release), "0.9.8");
+    assert_int_equal(bundle_record_save(&m, "2026-11-22T10:00:00Z", &err), -1);
+    assert_non_null(strstr(err.msg, "bundles.json.lock"));
+    assert_int_equal(lstat(target, &after), -1);
+    char *text2 = tt_read_file(path);
+    assert_string_equal(text2, text);
+    free(text);
+    free(text2);
+    free(target);
     free(lp);
     free(path);
     bundle_manifest_free(&m);

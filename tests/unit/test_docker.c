@@ -1316,6 +1316,73 @@ static void test_download_watchdog(void **state)
     free(whole);
 }
 
+/* ---- streamed load: the watchdog once the body is out ---- */
+
+struct src {
+    size_t left;
+};
+
+static ssize_t fill_source(void *ud, char *b, size_t cap)
+{
+    struct src *s = ud;
+    size_t n = s->left < cap ? s->left : cap;
+    memset(b, 'x', n);
+    s->left -= n;
+    return (ssize_t)n;
+}
+
+/* POST /images/load with a body of `body` bytes; the daemon reads it, is silent
+ * for silent_ms, then answers one line. */
+static long timed_load(struct fixture *f, size_t body, long silent_ms, struct lines *l, struct tu_err *e, long *took)
+{
+    char *head = fake_chunked_head(200, "application/json");
+    char *line = fake_chunk("{\"stream\":\"Loaded image: x:1\\n\"}\r\n");
+    char *answer = xasprintf("%s%s%s", head, line, FAKE_CHUNK_END);
+    const char *chunks[2] = {"", answer};
+    fake_daemon_expect_chunks(f->fd, "POST", "/v1.41/images/load", chunks, 2, silent_ms, 0);
+    free(head);
+    free(line);
+    free(answer);
+    struct src src = {.left = body};
+    tu_err_clear(e);
+    long t0 = time_mono_ms();
+    long rc = docker_upload(&f->d, "/images/load?quiet=0", "application/x-tar", fill_source, &src, collect_line, l, e);
+    *took = time_mono_ms() - t0;
+    return rc;
+}
+
+/* Once a load's body is out, the daemon may work silently (it unpacks before it
+ * reports) for first_byte_timeout_s, not only stall_timeout_s; past it the load
+ * fails saying the answer did not start, not that the body stalled. */
+static void test_load_watchdog(void **state)
+{
+    struct fixture *f = *state;
+    connect_at(f, "1.41");
+    f->d.stall_timeout_s = 1;
+    f->d.first_byte_timeout_s = 5;
+    struct lines l = {0};
+    struct tu_err e;
+    long took;
+    long rc = timed_load(f, 200 * 1000, 2000, &l, &e, &took);
+    if (rc != 200)
+        fail_msg("the load failed after %ld ms: %s", took, e.msg);
+    assert_int_equal(l.n, 1);
+    assert_non_null(strstr(l.v[0], "Loaded image: x:1"));
+    const struct fake_request *r = last_request(f);
+    assert_int_equal(r->body_len, 200 * 1000);
+    lines_free(&l);
+
+    f->d.first_byte_timeout_s = 2;
+    assert_int_equal(timed_load(f, 1000, 4500, &l, &e, &took), -1);
+    assert_int_equal(e.kind, TU_ERR_TIMEOUT);
+    if (!strstr(e.msg, "POST /images/load?quiet=0: the docker daemon did not start its answer within 2 s"))
+        fail_msg("unexpected message: %s", e.msg);
+    if (took < 1900 || took > 4000)
+        fail_msg("a 2 s first-byte timeout fired after %ld ms", took);
+    assert_int_equal(l.n, 0);
+    lines_free(&l);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1367,6 +1434,7 @@ int main(void)
         T(test_pullset_daemon_refuses_pull),
         T(test_resolve_asks_daemon),
         T(test_download_watchdog),
+        T(test_load_watchdog),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
