@@ -1,5 +1,7 @@
 /* cmd_history.c - `tracup history`: every upgrade, rollback and finalize on record. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,13 +62,20 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     tu_err_clear(&err);
     int rc = TU_EXIT_OK;
     if (o->value[O_STACK]) {
-        if (read_history(o->value[O_STACK], all, &bad, &err) < 0)
+        if (!upctx_stack_name_ok(o->value[O_STACK])) {
+            tu_err_set(&err, TU_ERR_USAGE, "stack name '%.60s' cannot name a state directory", o->value[O_STACK]);
+            rc = cmd_fail(ctx, &err, TU_EXIT_USAGE);
+        } else if (read_history(o->value[O_STACK], all, &bad, &err) < 0)
             rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
     } else {
+        /* Every directory (or link to one) with a stack's name is a stack; the
+         * state root also holds files of its own (bundles.json and its lock). */
         DIR *dp = opendir(upctx_state_root());
         struct dirent *de;
+        struct stat st;
         while (rc == 0 && dp && (de = readdir(dp)))
-            if (de->d_name[0] != '.' && read_history(de->d_name, all, &bad, &err) < 0)
+            if (upctx_stack_name_ok(de->d_name) && fstatat(dirfd(dp), de->d_name, &st, 0) == 0 &&
+                S_ISDIR(st.st_mode) && read_history(de->d_name, all, &bad, &err) < 0)
                 rc = cmd_fail(ctx, &err, TU_EXIT_ERROR);
         if (dp)
             closedir(dp);

@@ -17,7 +17,7 @@ const char *upctx_state_root(void)
     return s && *s ? s : TU_STATE_DIR_DEFAULT;
 }
 
-static int stack_name_ok(const char *s)
+int upctx_stack_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 128 || s[0] == '.')
@@ -33,7 +33,7 @@ static int stack_name_ok(const char *s)
 
 int upctx_state_paths(struct upctx *u, const char *name, struct tu_err *err)
 {
-    if (!stack_name_ok(name))
+    if (!upctx_stack_name_ok(name))
         return tu_err_set(err, TU_ERR_USAGE, "stack name '%.60s' cannot name a state directory", name);
     free(u->state_dir);
     free(u->stack_dir);

@@ -44,6 +44,9 @@ int upctx_pick(struct upctx *u, json_t *ids, json_t *exclude, struct tu_err *err
 
 /* The state directory: $TRACUP_STATE_DIR, else TU_STATE_DIR_DEFAULT (borrowed). */
 const char *upctx_state_root(void);
+/* 1 when name can name a stack's directory under the state root: 1-128 of
+ * [A-Za-z0-9._-], not starting with a dot. */
+int upctx_stack_name_ok(const char *name);
 /* Fills the state paths for stack `name` and creates its directory (0700). */
 int upctx_state_paths(struct upctx *u, const char *name, struct tu_err *err);
 

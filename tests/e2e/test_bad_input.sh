@@ -151,6 +151,8 @@ bad "a command of bytes 0xff 0xfe" 2 "unknown command '" none $'\xff\xfe'
 bad "a long non-ASCII command" 2 "unknown command 'xxxx" none "$(printf 'x%.0s' {1..59})é"
 bad "an option of byte 0xff" 2 "unknown option '--" none status $'--\xff'
 bad "--registry with byte 0xff" 2 "invalid registry '$REG/" none status --registry "$REG/"$'\xff'
+bad "history --stack ../x" 2 "stack name '../x' cannot name a state directory" none history --stack ../x
+bad "history --stack with byte 0xff" 2 "stack name 'a" none history --stack $'a\xff'
 bad "plan --stack with byte 0xff" 1 "no Tracardi stack named 'tracardi-" reads \
   plan --to 0.8.2 --stack $'tracardi-\xff' --registry "$REG"
 bad "plan --stack with byte 0xff --json" 1 "no Tracardi stack named 'tracardi-" reads \
@@ -328,5 +330,26 @@ tb_check "the look-alike's image is the only one under $REG/$FAKE_P" \
   test "$(docker images --format '{{.Repository}}:{{.Tag}}' | grep -c "^$REG/$FAKE_P/")" = 1
 tb_check "nothing but reads reached the daemon in the whole test" \
   eval '! grep -vE "^(GET|HEAD) |^POST /v1\.[0-9]+/images/create\?fromImage=127\.0\.0\.1%3A5000%2Ftracardi%2Ftracardi-api&tag=0\.8$" "$PROXY_LOG" | grep -q .'
+
+# ---- history beside the state root's own files ----
+echo "--- history with the state root's own files"
+H=$WORK/hstate
+mkdir -p "$H/stack-a" "$WORK/moved/stack-b"
+hline() { printf '{"when":"2026-11-22T10:00:0%s","stack":"%s","operation":"upgrade","from":"0.8.1","to":"0.8.2","result":"done"}\n' "$1" "$2"; }
+hline 1 stack-a >"$H/stack-a/history.jsonl"
+hline 2 stack-b >"$WORK/moved/stack-b/history.jsonl"
+ln -s "$WORK/moved/stack-b" "$H/stack-b"          # a stack's directory moved elsewhere and linked
+ln -s "$WORK/nowhere" "$H/stack-c"                # a dangling link
+echo '{"bundles":[]}' >"$H/bundles.json"
+: >"$H/bundles.json.lock"
+printf 'x\n' >"$H/.hidden"
+TRACUP_STATE_DIR=$H timeout 60 "$TRACUP" history --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "history with bundles.json and its lock present: exit 0 (got $rc)" [ "$rc" = 0 ]
+tb_check "history lists the two stacks' records, nothing else" \
+  jqe '[.[].stack] | sort == ["stack-a", "stack-b"]' "$OUT"
+tb_check "history: nothing on stderr" test ! -s "$ERR"
+TRACUP_STATE_DIR=$H timeout 60 "$TRACUP" history >"$OUT" 2>"$ERR"; rc=$?
+tb_check "history (table): exit 0 and both stacks" \
+  eval '[ $rc = 0 ] && grep -q " stack-a " "$OUT" && grep -q " stack-b " "$OUT"'
 
 tb_summary
