@@ -241,10 +241,12 @@ static int bearer_token(struct reg_api *r, const struct www_auth *ch, const char
     url_escape(&q, scope);
     free(scope);
 
+    /* A fragment is never sent: the query goes before it. */
+    int rlen = (int)strcspn(ch->realm, "#");
     char *url = NULL, *body = NULL, *authz = NULL;
     if (has_token) {
         /* An identity token is an OAuth2 refresh token: exchange it by POST. */
-        url = xstrdup(ch->realm);
+        url = xasprintf("%.*s", rlen, ch->realm);
         struct buf b;
         buf_init(&b, 0);
         buf_appends(&b, q.data);
@@ -252,7 +254,7 @@ static int bearer_token(struct reg_api *r, const struct www_auth *ch, const char
         url_escape(&b, c->identitytoken);
         body = buf_detach(&b);
     } else {
-        url = xasprintf("%s%c%s", ch->realm, strchr(ch->realm, '?') ? '&' : '?', q.data);
+        url = xasprintf("%.*s%c%s", rlen, ch->realm, memchr(ch->realm, '?', (size_t)rlen) ? '&' : '?', q.data);
         if (has_user)
             authz = basic_value(c);
     }

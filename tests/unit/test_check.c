@@ -428,6 +428,18 @@ static void test_bearer_anonymous(void **state)
     assert_null(fake_request_header(fake_daemon_request(f->fd, 1), "Authorization"));
     reg_tags_free(&t);
     free(ch);
+    /* A realm with a fragment: the query goes before it (curl drops what follows
+     * '#', so the scope would never be asked for). */
+    ch = xasprintf("WWW-Authenticate: Bearer realm=\"%s/token2?x=1#frag?y\",scope=\"repository:" REPO ":pull\"\r\n",
+                   f->base);
+    expect(f, LIST, 401, ch, "");
+    expect(f, "/token2", 200, NULL, "{\"token\":\"anon\"}");
+    expect(f, LIST, 200, NULL, "{\"tags\":[\"0.8.2\"]}");
+    assert_int_equal(list(f, &t, &e), 0);
+    assert_string_equal(fake_daemon_request(f->fd, 4)->target,
+                        "/token2?x=1&scope=repository%3Ans%2Ftracardi%2Ftracardi-api%3Apull");
+    reg_tags_free(&t);
+    free(ch);
 }
 
 static void test_bearer_identity_token(void **state)
