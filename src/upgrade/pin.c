@@ -448,6 +448,7 @@ int pin_apply(const char *env_file, const struct pin_vars *v, int dry_run, struc
     if (fs_write_atomic_as(r->env_file, text, nlen, exists ? (st.st_mode & 07777) : 0600,
                            own ? st.st_uid : (uid_t)-1, own ? st.st_gid : (gid_t)-1, err) < 0) {
         /* Nothing changed: no backup of a change that did not happen. */
+        tu_err_prefix(err, "nothing was changed: ");
         if (r->backup) {
             unlink(r->backup);
             free(r->backup);

@@ -544,6 +544,8 @@ static void test_apply_failing(void **state)
     signal(SIGXFSZ, prev);
     assert_int_equal(rc, -1);
     assert_int_equal(e.kind, TU_ERR_IO);
+    if (strncmp(e.msg, "nothing was changed: ", 21) != 0)
+        fail_msg("the error does not say nothing changed: %s", e.msg);
     assert_null(r.backup);
     pin_result_free(&r);
     assert_int_equal(count_backups(dir), 0);
