@@ -215,13 +215,20 @@ ensure_registry() {
     log "starting registry $addr"
     setsid docker-registry serve "$STATE/registry-$name.yml" \
         >"$STATE/registry-$name.log" 2>&1 </dev/null 9>&- &
-    echo $! >"$pidfile"
-    local i
-    for i in $(seq 1 100); do   # 100 x 0.1 s
+    local pid=$! i
+    echo "$pid" >"$pidfile"
+    # Liveness by kill -0 while it starts: until the child has exec'd, its command line
+    # is still this script's, and pid_is would take a starting registry for a dead one.
+    for i in $(seq 1 300); do   # 300 x 0.1 s, plus the probes' own time
         [ "$(http_code "http://$addr/v2/")" = "$want" ] && return 0
-        pid_is "$pidfile" "registry-$name.yml" || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "registry $addr (pid $pid) runs but /v2/ answers $(http_code "http://$addr/v2/"), not $want"
+    else
+        log "registry $addr (pid $pid) exited"
+    fi
     tail -n 20 "$STATE/registry-$name.log" >&2 || true
     die "registry $addr did not come up (log: $STATE/registry-$name.log)"
 }
