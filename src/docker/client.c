@@ -309,6 +309,13 @@ long docker_call_bytes(struct docker *d, const char *method, const char *path, s
     return call(d, method, path, 1, NULL, 0, NULL, NULL, NULL, out, err);
 }
 
+long docker_call_bytes_body(struct docker *d, const char *method, const char *path, const char *body,
+                            struct buf *out, struct tu_err *err)
+{
+    buf_init(out, 0);
+    return call(d, method, path, 1, body, body ? strlen(body) : 0, NULL, NULL, NULL, out, err);
+}
+
 int docker_alive(struct docker *d)
 {
     struct buf b;

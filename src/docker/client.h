@@ -63,6 +63,9 @@ long docker_call_raw(struct docker *d, const char *method, const char *path,
 /* Same as docker_call, but hands back the raw body (capped at max_body). */
 long docker_call_bytes(struct docker *d, const char *method, const char *path, struct buf *out,
                        struct tu_err *err);
+/* Same, with a JSON body (e.g. POST /exec/{id}/start, whose answer is a raw stream). */
+long docker_call_bytes_body(struct docker *d, const char *method, const char *path, const char *body,
+                            struct buf *out, struct tu_err *err);
 
 /* A streaming transfer: the response is fed to on_line one JSON line at a time
  * (on 2xx), or collected as an error body otherwise. Several transfers can run

@@ -7,6 +7,7 @@
 #include "docker/frames.h"
 #include "docker/objects.h"
 #include "util/buf.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define LOGS_MAX (256 * 1024)
@@ -224,4 +225,112 @@ int docker_container_logs(struct docker *d, const char *id, int tail, char **out
     buf_free(&raw);
     *out = buf_detach(&text);
     return 0;
+}
+
+/* ---- exec ---- */
+
+#define EXEC_STREAM_MAX (1024 * 1024)
+
+static int exec_inspect(struct docker *d, const char *eid, int *running, int *code, struct tu_err *err)
+{
+    char *path = esc_path("/exec/", eid, "/json");
+    json_t *j = NULL;
+    long st = docker_call(d, "GET", path, NULL, NULL, &j, err);
+    free(path);
+    if (st < 0)
+        return -1;
+    json_t *r = json_object_get(j, "Running"), *c = json_object_get(j, "ExitCode");
+    int rc = 0;
+    if (!json_is_boolean(r) || (!json_is_true(r) && !json_is_integer(c)))
+        rc = tu_err_set(err, TU_ERR_PROTOCOL, "the daemon's answer about exec '%.12s' has no state", eid);
+    else {
+        *running = json_is_true(r);
+        json_int_t v = json_is_integer(c) ? json_integer_value(c) : -1;
+        *code = v >= -1 && v <= 255 ? (int)v : -1;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int docker_exec(struct docker *d, const char *id, const char *const *argv, int *exit_code, char **output,
+                struct tu_err *err)
+{
+    *exit_code = -1;
+    *output = NULL;
+    const char *what = argv && argv[0] ? argv[0] : "";
+    json_t *cmd = json_array();
+    for (size_t i = 0; argv && argv[i]; i++)
+        json_array_append_new(cmd, json_string(argv[i]));
+    json_t *body = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr", 1, "Tty", 0,
+                             "Cmd", cmd);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *path = esc_path("/containers/", id, "/exec");
+    json_t *res = NULL;
+    long st = docker_call(d, "POST", path, text, NULL, &res, err);
+    free(path);
+    free(text);
+    if (st < 0) {
+        tu_err_prefix(err, "running '%s' in container '%.12s': ", what, id);
+        return -1;
+    }
+    const char *eid_j = json_string_value(json_object_get(res, "Id"));
+    if (!eid_j || !*eid_j || strlen(eid_j) > 128) {
+        json_decref(res);
+        return tu_err_set(err, TU_ERR_PROTOCOL, "running '%s' in container '%.12s': the daemon sent no exec id",
+                          what, id);
+    }
+    char *eid = xstrdup(eid_j);
+    json_decref(res);
+
+    /* Attached, the daemon answers with the command's multiplexed output and closes
+     * the connection when it ends. */
+    struct buf raw;
+    size_t saved_max = d->max_body;
+    d->max_body = EXEC_STREAM_MAX;
+    path = esc_path("/exec/", eid, "/start");
+    st = docker_call_bytes_body(d, "POST", path, "{\"Detach\":false,\"Tty\":false}", &raw, err);
+    d->max_body = saved_max;
+    free(path);
+    int rc = -1;
+    if (st < 0) {
+        tu_err_prefix(err, "running '%s' in container '%.12s': ", what, id);
+        buf_free(&raw);
+        free(eid);
+        return -1;
+    }
+    struct buf out;
+    buf_init(&out, DOCKER_EXEC_OUTPUT_MAX);
+    struct frames f;
+    frames_init(&f, collect_frame, &out);
+    if (frames_feed(&f, raw.data ? raw.data : "", raw.len) < 0) {
+        buf_reset(&out);
+        buf_append(&out, raw.data ? raw.data : "", raw.len < DOCKER_EXEC_OUTPUT_MAX ? raw.len : DOCKER_EXEC_OUTPUT_MAX);
+    }
+    buf_free(&raw);
+    /* The stream ends with the process; its state may lag a moment behind. */
+    int running = 1, code = -1, asked = 1;
+    for (int i = 0; i < 50; i++) {
+        if (exec_inspect(d, eid, &running, &code, err) < 0) {
+            asked = 0;
+            break;
+        }
+        if (!running) {
+            rc = 0;
+            break;
+        }
+        time_sleep_ms(100);
+    }
+    if (rc == 0) {
+        *exit_code = code;
+        *output = buf_detach(&out);
+    } else {
+        if (asked)
+            tu_err_set(err, TU_ERR_TIMEOUT, "'%s' in container '%.12s' still runs after its output ended", what, id);
+        else
+            tu_err_prefix(err, "running '%s' in container '%.12s': ", what, id);
+        buf_free(&out);
+    }
+    free(eid);
+    return rc;
 }

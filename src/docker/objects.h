@@ -45,6 +45,14 @@ int docker_network_connect(struct docker *d, const char *net, const char *id, co
 /* PUT /containers/{id}/archive?path=DIR with one file NAME holding data (a tar made with libarchive). */
 int docker_put_file(struct docker *d, const char *id, const char *dir, const char *name, const void *data,
                     size_t len, int mode, struct tu_err *err);
+/* Runs argv (NULL-terminated) in a running container without a TTY and waits for it:
+ * POST /containers/{id}/exec, POST /exec/{eid}/start attached, GET /exec/{eid}/json.
+ * Sets *exit_code and *output (stdout and stderr as they came, at most
+ * DOCKER_EXEC_OUTPUT_MAX bytes; the caller frees). Returns -1 (err set) when the
+ * command could not be run or its end was not seen; a non-zero exit is not an error. */
+#define DOCKER_EXEC_OUTPUT_MAX (16 * 1024)
+int docker_exec(struct docker *d, const char *id, const char *const *argv, int *exit_code, char **output,
+                struct tu_err *err);
 /* The last `tail` lines of a container's stdout and stderr, decoded (the caller frees). */
 int docker_container_logs(struct docker *d, const char *id, int tail, char **out, struct tu_err *err);
 

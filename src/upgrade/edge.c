@@ -125,9 +125,36 @@ int edge_read(struct docker *d, const char *edge_id, char **out, struct tu_err *
     return rc;
 }
 
+int edge_reload(struct docker *d, const char *edge_id, struct tu_err *err)
+{
+    /* Not POST /kill?signal=HUP: the daemon marks a container it signalled as
+     * stopped by hand, and a container with restart policy unless-stopped then
+     * stays down after the next daemon restart or reboot (moby issue 41302). */
+    static const char *const argv[] = {"nginx", "-s", "reload", NULL};
+    int code = -1;
+    char *out = NULL;
+    if (docker_exec(d, edge_id, argv, &code, &out, err) < 0) {
+        tu_err_prefix(err, "reloading the edge: ");
+        return -1;
+    }
+    int rc = 0;
+    if (code != 0) {
+        /* The first line nginx printed, cleaned for one line of error. */
+        char line[300] = "";
+        size_t n = 0;
+        for (const char *p = out; p && *p && *p != '\n' && n + 1 < sizeof(line); p++)
+            line[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+        line[n] = '\0';
+        rc = tu_err_set(err, TU_ERR_REFUSED, "reloading the edge: 'nginx -s reload' in container '%.12s' exited %d%s%s",
+                        edge_id, code, line[0] ? ": " : "", line);
+    }
+    free(out);
+    return rc;
+}
+
 int edge_apply(struct docker *d, const char *edge_id, const char *conf, struct tu_err *err)
 {
     if (docker_put_file(d, edge_id, EDGE_CONF_DIR, EDGE_CONF_FILE, conf, strlen(conf), 0644, err) < 0)
         return -1;
-    return docker_container_kill(d, edge_id, "HUP", err);
+    return edge_reload(d, edge_id, err);
 }

@@ -20,7 +20,10 @@ int edge_render(const char *api_upstream, const char *gui_upstream, const char *
 char *edge_substitute(const char *tpl, const char *const *names, const char *const *values, size_t n);
 /* The edge's current config file (the caller frees); NULL with err when absent. */
 int edge_read(struct docker *d, const char *edge_id, char **out, struct tu_err *err);
-/* Uploads the config and reloads nginx with SIGHUP (old workers finish their requests). */
+/* Reloads the edge's nginx with `nginx -s reload` run inside it (old workers finish
+ * their requests); a non-zero exit is an error naming nginx's first line. */
+int edge_reload(struct docker *d, const char *edge_id, struct tu_err *err);
+/* Uploads the config and reloads nginx. */
 int edge_apply(struct docker *d, const char *edge_id, const char *conf, struct tu_err *err);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "docker/client.h"
 #include "docker/objects.h"
+#include "upgrade/edge.h"
 #include "docker/transfer.h"
 #include "fake_daemon.h"
 #include "testutil.h"
@@ -670,6 +671,110 @@ static void test_lifecycle_logs(void **state)
     assert_int_equal(docker_container_logs(&f->d, "nope", 50, &out, &e), -1);
     assert_int_equal(e.kind, TU_ERR_NOT_FOUND);
     assert_null(out);
+}
+
+/* ---- exec ---- */
+
+/* An attached exec start: the daemon's raw stream with no length, closed at the end. */
+static void expect_exec_start(struct fixture *f, const char *eid, const char *framed, size_t len)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
+    char *resp = xmalloc(sizeof(head) - 1 + len + 1);
+    memcpy(resp, head, sizeof(head) - 1);
+    memcpy(resp + sizeof(head) - 1, framed, len);
+    char *path = xasprintf("/v1.41/exec/%s/start", eid);
+    fake_daemon_expect_raw(f->fd, "POST", path, resp, sizeof(head) - 1 + len);
+    free(path);
+    free(resp);
+}
+
+static void test_exec(void **state)
+{
+    struct fixture *f = *state;
+    connect_at(f, "1.41");
+    static const char framed[] = "\x02\0\0\0\0\0\0\x20" "2026/11/22 [notice] signal sent\n"
+                                 "\x01\0\0\0\0\0\0\x03" "ok\n";
+    expect_json(f, "POST", "/v1.41/containers/edge%2F1/exec", 201, "{\"Id\":\"e1\"}");
+    expect_exec_start(f, "e1", framed, sizeof(framed) - 1);
+    /* The stream ended a moment before the daemon noticed the process did. */
+    expect_json(f, "GET", "/v1.41/exec/e1/json", 200, "{\"Running\":true,\"ExitCode\":null}");
+    expect_json(f, "GET", "/v1.41/exec/e1/json", 200, "{\"Running\":false,\"ExitCode\":0}");
+    static const char *const argv[] = {"nginx", "-s", "reload", NULL};
+    struct tu_err e = {0};
+    int code = -7;
+    char *out = NULL;
+    assert_int_equal(docker_exec(&f->d, "edge/1", argv, &code, &out, &e), 0);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "2026/11/22 [notice] signal sent\nok\n");
+    free(out);
+    json_t *sent = json_loads(fake_daemon_request(f->fd, 1)->body, 0, NULL);
+    assert_non_null(sent);
+    json_t *want = json_pack("[sss]", "nginx", "-s", "reload");
+    assert_true(json_equal(json_object_get(sent, "Cmd"), want));
+    json_decref(want);
+    assert_true(json_is_false(json_object_get(sent, "Tty")) && json_is_false(json_object_get(sent, "AttachStdin")));
+    assert_true(json_is_true(json_object_get(sent, "AttachStdout")) && json_is_true(json_object_get(sent, "AttachStderr")));
+    json_decref(sent);
+    /* Attached, not detached: the output comes back on this request. */
+    assert_string_equal(fake_daemon_request(f->fd, 2)->body, "{\"Detach\":false,\"Tty\":false}");
+    assert_int_equal(fake_daemon_unused(f->fd), 0);
+
+    /* A failing command is not an error of the call: its code and output come back. */
+    static const char failed[] = "\x02\0\0\0\0\0\0\x2a" "nginx: [error] invalid PID number \"\" in /\n";
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"e2\"}");
+    expect_exec_start(f, "e2", failed, sizeof(failed) - 1);
+    expect_json(f, "GET", "/v1.41/exec/e2/json", 200, "{\"Running\":false,\"ExitCode\":1}");
+    assert_int_equal(docker_exec(&f->d, "edge", argv, &code, &out, &e), 0);
+    assert_int_equal(code, 1);
+    assert_non_null(strstr(out, "invalid PID number"));
+    free(out);
+
+    /* A container that does not run: the daemon's 409, named. */
+    expect_json(f, "POST", "/v1.41/containers/stopped/exec", 409,
+                "{\"message\":\"Container stopped is not running\"}");
+    assert_int_equal(docker_exec(&f->d, "stopped", argv, &code, &out, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_CONFLICT);
+    assert_non_null(strstr(e.msg, "running 'nginx' in container 'stopped': Container stopped is not running"));
+    assert_null(out);
+    assert_int_equal(code, -1);
+
+    /* No exec id, or an exec state without an exit code: protocol errors. */
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{}");
+    assert_int_equal(docker_exec(&f->d, "edge", argv, &code, &out, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_PROTOCOL);
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"e3\"}");
+    expect_exec_start(f, "e3", "", 0);
+    expect_json(f, "GET", "/v1.41/exec/e3/json", 200, "{\"Running\":false}");
+    assert_int_equal(docker_exec(&f->d, "edge", argv, &code, &out, &e), -1);
+    assert_int_equal(e.kind, TU_ERR_PROTOCOL);
+    assert_null(out);
+}
+
+/* The edge reloads by running nginx inside it, never by POST /kill (a signalled
+ * container with restart policy unless-stopped stays down after a daemon restart). */
+static void test_edge_reload(void **state)
+{
+    struct fixture *f = *state;
+    connect_at(f, "1.41");
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"r1\"}");
+    expect_exec_start(f, "r1", "", 0);
+    expect_json(f, "GET", "/v1.41/exec/r1/json", 200, "{\"Running\":false,\"ExitCode\":0}");
+    struct tu_err e = {0};
+    assert_int_equal(edge_reload(&f->d, "edge", &e), 0);
+    json_t *sent = json_loads(fake_daemon_request(f->fd, 1)->body, 0, NULL);
+    json_t *want = json_pack("[sss]", "nginx", "-s", "reload");
+    assert_true(json_equal(json_object_get(sent, "Cmd"), want));
+    json_decref(want);
+    json_decref(sent);
+
+    static const char failed[] = "\x02\0\0\0\0\0\0\x2a" "nginx: [error] invalid PID number \"\" in /\n";
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"r2\"}");
+    expect_exec_start(f, "r2", failed, sizeof(failed) - 1);
+    expect_json(f, "GET", "/v1.41/exec/r2/json", 200, "{\"Running\":false,\"ExitCode\":1}");
+    assert_int_equal(edge_reload(&f->d, "edge", &e), -1);
+    assert_int_equal(e.kind, TU_ERR_REFUSED);
+    assert_non_null(strstr(e.msg, "'nginx -s reload' in container 'edge' exited 1: nginx: [error] invalid PID number"));
+    assert_int_equal(fake_daemon_count(f->fd, "/kill"), 0);
 }
 
 /* ---- streams ---- */
@@ -1413,6 +1518,8 @@ int main(void)
         T(test_lifecycle_calls),
         T(test_lifecycle_put_file),
         T(test_lifecycle_logs),
+        T(test_exec),
+        T(test_edge_reload),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_error_from_body),
         T(test_stream_lines_split_across_chunks),
