@@ -47,6 +47,12 @@ const char *engine_green_name(struct engine *e, size_t hop, const char *key);
 struct es_conn;
 /* Elasticsearch as the stack's api reaches it (names resolved to addresses). */
 int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err);
+/* Waits, within the smoke timeout, for Elasticsearch's health to be yellow or green,
+ * saying once that phase waits "before <before>". After a daemon restart
+ * Elasticsearch boots on its own clock: a phase that writes to it (install's
+ * POST /install, the migration's plan and counts) waits rather than fail half-way.
+ * 0, -1 (err set) or PHASE_INTERRUPTED. */
+int engine_wait_es(struct engine *e, const char *phase, const char *before, struct tu_err *err);
 /* True once base/info/version answers `want` within timeout_ms (polled). */
 int engine_public_answers(const char *base, const char *want, long timeout_ms);
 /* The URL of a port a container publishes by its HostConfig (set even while it is

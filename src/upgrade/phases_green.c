@@ -454,50 +454,6 @@ static int check_after_install(struct engine *e, size_t hop, struct tapi *a, str
     return rc;
 }
 
-/* Waits, within the smoke timeout, until Elasticsearch answers its health with
- * yellow or green. After a daemon restart Elasticsearch boots on its own clock,
- * and POST /install against an Elasticsearch that is not there yet fails with
- * HTTP 500 half-way: better to wait for it than to roll back a sound release. */
-static int wait_es_ready(struct engine *e, struct tu_err *err)
-{
-    long deadline = time_mono_ms() + e->o->smoke_timeout_s * 1000L;
-    char last[400] = "no answer";
-    int said = 0;
-    for (;;) {
-        struct es_conn es;
-        struct tu_err ee;
-        tu_err_clear(&ee);
-        if (engine_es_open(e, &es, &ee) == 0) {
-            struct es_health h;
-            if (es_health(&es, &h, &ee) == 0) {
-                if (strcmp(h.status, "green") == 0 || strcmp(h.status, "yellow") == 0) {
-                    es_conn_free(&es);
-                    if (said)
-                        engine_say(e, "install", "Elasticsearch answers (%s)", h.status);
-                    return 0;
-                }
-                snprintf(last, sizeof(last), "cluster health %s", h.status[0] ? h.status : "?");
-            } else {
-                snprintf(last, sizeof(last), "%.390s", ee.msg);
-            }
-            es_conn_free(&es);
-        } else {
-            snprintf(last, sizeof(last), "%.390s", ee.msg);
-        }
-        if (!said) {
-            engine_say(e, "install", "waiting for Elasticsearch before installing (%s; up to %ld s)", last,
-                       e->o->smoke_timeout_s);
-            said = 1;
-        }
-        if (tu_interrupted())
-            return PHASE_INTERRUPTED;
-        if (time_mono_ms() > deadline)
-            return tu_err_set(err, TU_ERR_TIMEOUT, "install: Elasticsearch did not answer with a yellow or green "
-                                                   "health within %ld s; last: %s", e->o->smoke_timeout_s, last);
-        time_sleep_ms(e->o->smoke_interval_ms);
-    }
-}
-
 int phase_install(struct engine *e, size_t hop, struct tu_err *err)
 {
     if (json_is_true(json_object_get(e->j.doc, "downgrade"))) {
@@ -508,7 +464,7 @@ int phase_install(struct engine *e, size_t hop, struct tu_err *err)
     const char *url = jstr(hj, "api_url");
     if (!url)
         return tu_err_set(err, TU_ERR_NOT_FOUND, "install: the new api's address is unknown (smoke did not run)");
-    int w = wait_es_ready(e, err);
+    int w = engine_wait_es(e, "install", "installing", err);
     if (w)
         return w;
     struct tapi a;

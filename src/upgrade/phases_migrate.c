@@ -25,6 +25,46 @@ int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err)
     return upctx_es_open(e->u, es, err);
 }
 
+int engine_wait_es(struct engine *e, const char *phase, const char *before, struct tu_err *err)
+{
+    long deadline = time_mono_ms() + e->o->smoke_timeout_s * 1000L;
+    char last[400] = "no answer";
+    int said = 0;
+    for (;;) {
+        struct es_conn es;
+        struct tu_err ee;
+        tu_err_clear(&ee);
+        if (engine_es_open(e, &es, &ee) == 0) {
+            struct es_health h;
+            if (es_health(&es, &h, &ee) == 0) {
+                if (strcmp(h.status, "green") == 0 || strcmp(h.status, "yellow") == 0) {
+                    es_conn_free(&es);
+                    if (said)
+                        engine_say(e, phase, "Elasticsearch answers (%s)", h.status);
+                    return 0;
+                }
+                snprintf(last, sizeof(last), "cluster health %s", h.status[0] ? h.status : "?");
+            } else {
+                snprintf(last, sizeof(last), "%.390s", ee.msg);
+            }
+            es_conn_free(&es);
+        } else {
+            snprintf(last, sizeof(last), "%.390s", ee.msg);
+        }
+        if (!said) {
+            engine_say(e, phase, "waiting for Elasticsearch before %s (%s; up to %ld s)", before, last,
+                       e->o->smoke_timeout_s);
+            said = 1;
+        }
+        if (tu_interrupted())
+            return PHASE_INTERRUPTED;
+        if (time_mono_ms() > deadline)
+            return tu_err_set(err, TU_ERR_TIMEOUT, "%s: Elasticsearch did not answer with a yellow or green "
+                                                   "health within %ld s; last: %s", phase, e->o->smoke_timeout_s, last);
+        time_sleep_ms(e->o->smoke_interval_ms);
+    }
+}
+
 /* The key under which a schema's documents are counted in the new release: the
  * alias of a partitioned family (partitions may be merged), else the index. */
 static char *count_key(const char *to_index, int multi, const char *worker)
@@ -44,6 +84,24 @@ static int64_t count_or(const struct es_conn *es, const char *index, int64_t dfl
     int64_t n;
     struct tu_err e;
     return es_count(es, index, &n, &e) == 0 ? n : dflt;
+}
+
+/* A count the verification will rest on: an index that does not exist holds
+ * nothing; any other failure is an error, never a zero. */
+static int count_strict(const struct es_conn *es, const char *index, json_t *into, struct tu_err *err)
+{
+    if (json_object_get(into, index))
+        return 0;
+    int64_t n;
+    if (es_count(es, index, &n, err) < 0) {
+        if (err->kind != TU_ERR_NOT_FOUND) {
+            tu_err_prefix(err, "migrate: counting '%.255s' before the copy: ", index);
+            return -1;
+        }
+        n = 0;
+    }
+    json_object_set_new(into, index, json_integer(n));
+    return 0;
 }
 
 /* Reads both contexts' plans and records, before anything is posted, what the
@@ -87,14 +145,18 @@ static int migrate_plan(struct engine *e, size_t hop, struct tapi *a, const stru
                 continue; /* copied into MySQL: verified by the task's result only */
             char *key = count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
             json_array_append_new(checks, json_pack("{s:s,s:s}", "from", from, "key", key));
-            if (!json_object_get(before, from))
-                json_object_set_new(before, from, json_integer(count_or(es, from, 0)));
             /* What the new release holds before any copy (install wrote its admin, say). */
-            if (!json_object_get(baseline, key))
-                json_object_set_new(baseline, key, json_integer(count_or(es, key, 0)));
+            if (count_strict(es, from, before, err) < 0 || count_strict(es, key, baseline, err) < 0)
+                rc = -1;
             free(key);
+            if (rc < 0)
+                break;
         }
         json_decref(plan);
+        if (rc < 0) {
+            json_decref(ids);
+            break;
+        }
         json_object_set_new(mig, ctxs[c], json_pack("{s:o,s:b}", "ids", ids, "posted", 0));
     }
     free(path);
@@ -360,6 +422,11 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
     struct es_conn es;
     memset(&es, 0, sizeof(es));
     int rc = -1;
+    /* A resume may land here while Elasticsearch still boots (after a daemon restart):
+     * the counts the verification rests on must come from a cluster that answers. */
+    if ((rc = engine_wait_es(e, "migrate", "migrating", err)) != 0)
+        goto out;
+    rc = -1;
     if (engine_es_open(e, &es, err) < 0)
         goto out;
     if (tapi_login(&a, e->o->admin_email, e->o->admin_password, err) < 0) {

@@ -83,6 +83,13 @@ es_up() {  # bounded: Elasticsearch answers its health
 }
 # Nothing of the upgrade on the host: no green container, no new image of 0.8.2's
 # from the failing registry, blue serving.
+drop_green_indices() {  # test scaffolding: 0.8.2's indices, so the next section can upgrade again
+  local idx
+  for idx in $(curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json&expand_wildcards=all" |
+               jq -r '.[].index | select(test("^(prod-|static-)?0820\\.ffe49\\."))'); do
+    curl -s --max-time 10 -X DELETE "$TB_ELASTIC_URL/$idx" >/dev/null
+  done
+}
 nothing_created() {  # LABEL
   tb_check "$1: no container was created" [ -z "$(greens)" ]
   tb_check "$1: blue still serves 0.8.1" [ "$(public_version)" = 0.8.1 ]
@@ -191,16 +198,48 @@ if wait_phase "migrate:0.8.2" "$upid"; then
     tb_check "…the indices it could not delete are named in the output" grep -q '0820' "$OUT"
     "$TRACUP" plan --to 0.8.2 --registry "$TB_REGISTRY" --stack "$P" >"$WORK/plan.out" 2>&1
     tb_check "…and plan refuses to migrate into them" grep -q 'already holds' "$WORK/plan.out"
-    for idx in $(curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json&expand_wildcards=all" |
-                 jq -r '.[].index | select(test("^(prod-|static-)?0820\\.ffe49\\."))'); do
-      curl -s --max-time 10 -X DELETE "$TB_ELASTIC_URL/$idx" >/dev/null
-    done
+    drop_green_indices
   fi
   outcome "ES stopped in migrate" "exit $rc, blue serves, docs intact"
 else
   kill -9 "$upid" 2>/dev/null; wait "$upid" 2>/dev/null
   tb_fail "the upgrade never reached migrate:0.8.2"; tail -n 15 "$OUT" "$ERR" >&2
 fi
+
+###########################################################################
+echo "--- 3b. a resume that lands in migrate while Elasticsearch is down"
+# As after a daemon restart: the process died at the start of migrate and Elasticsearch
+# is not back yet. The copy's baseline counts must come from a cluster that answers,
+# so resume waits for it instead of rolling back (or counting zeros).
+J=$TRACUP_STATE_DIR/$P/journal.json
+TRACUP_TEST_KILL_AT=migrate:0.8.2 upgrade --registry "$TB_REGISTRY" >"$OUT" 2>"$ERR"; rc=$?
+tb_check "killed at the start of migrate (exit $rc, want 137)" [ $rc = 137 ]
+tb_check "…the journal stops at migrate:0.8.2 with nothing posted" \
+  jqe '.phase == "migrate:0.8.2" and ((.hops[0].migration.staging.posted // false) | not)' "$J"
+ES_ID=$(es_container)
+docker stop -t 2 "$ES_ID" >/dev/null
+"$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 --smoke-timeout 120 >"$OUT" 2>"$ERR" &
+rpid=$!
+for ((i = 0; i < 600; i++)); do
+  grep -q 'waiting for Elasticsearch' "$OUT" 2>/dev/null && break
+  kill -0 "$rpid" 2>/dev/null || break
+  sleep 0.2
+done
+tb_check "resume waits for Elasticsearch before migrating" grep -q 'waiting for Elasticsearch before migrating' "$OUT"
+docker start "$ES_ID" >/dev/null
+for ((i = 0; i < 900; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
+kill -9 "$rpid" 2>/dev/null
+wait "$rpid"; rc=$?
+tb_check "resume finishes the upgrade once Elasticsearch answers (exit $rc)" [ $rc = 0 ]
+[ $rc = 0 ] || tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
+tb_check "…the migration was verified with counts that match" grep -q 'counts match' "$OUT"
+tb_check "…0.8.2 serves" [ "$(public_version)" = 0.8.2 ]
+tb_check "…blue's documents are exactly as before" [ "$(blue_docs)" = "$BLUE_DOCS" ]
+outcome "ES down when resume migrates" "waits, resume: exit $rc"
+# Back to 0.8.1 for section 4 (0.8.2's indices stay after a rollback from done).
+"$TRACUP" rollback --stack "$P" --yes >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out" >&2; tb_fail "rollback after 3b failed"; }
+drop_green_indices
+tb_check "blue serves 0.8.1 again" [ "$(public_version)" = 0.8.1 ]
 
 ###########################################################################
 echo "--- 4. the Docker daemon restarted while tracup waits for green"
@@ -223,7 +262,9 @@ elif [ -f "$TB_STATE_DIR/dockerd.pid" ] && kill -0 "$(cat "$TB_STATE_DIR/dockerd
       bash -c "grep -q 'Docker daemon stopped answering' '$ERR' '$OUT' && grep -q 'tracup resume' '$OUT'"
     tb_check "…the journal is intact: interrupted at $(jq -r .phase "$J") (start-green or smoke)" \
       jqe '.state == "interrupted" and (.phase == "smoke:0.8.2" or .phase == "start-green:0.8.2")' "$J"
-    tb_check "the stack's containers come back with the daemon" tb_wait_http "$TB_API_URL/info/version" 60
+    # The edge was reloaded by 3b's switch and rollback: it must come back too.
+    tb_check "the stack's containers, the edge among them, come back with the daemon" \
+      tb_wait_http "$TB_API_URL/info/version" 60
     # Elasticsearch comes back on its own clock after a restart: resume must wait for it
     # rather than install into nothing. Keep it down until resume says it waits.
     ES_ID=$(es_container)
