@@ -10,6 +10,7 @@
 #include "docker/objects.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 extern const char tracup_edge_template[];
@@ -133,9 +134,18 @@ int edge_reload(struct docker *d, const char *edge_id, struct tu_err *err)
     static const char *const argv[] = {"nginx", "-s", "reload", NULL};
     int code = -1;
     char *out = NULL;
-    if (docker_exec(d, edge_id, argv, &code, &out, err) < 0) {
-        tu_err_prefix(err, "reloading the edge: ");
-        return -1;
+    /* An edge the daemon has just (re)started may not have written its pid file
+     * yet, and nginx -s reload then exits 1: a few tries, a moment apart. */
+    for (int attempt = 1;; attempt++) {
+        free(out);
+        out = NULL;
+        if (docker_exec(d, edge_id, argv, &code, &out, err) < 0) {
+            tu_err_prefix(err, "reloading the edge: ");
+            return -1;
+        }
+        if (code == 0 || attempt >= EDGE_RELOAD_TRIES)
+            break;
+        time_sleep_ms(EDGE_RELOAD_PAUSE_MS);
     }
     int rc = 0;
     if (code != 0) {
@@ -145,8 +155,9 @@ int edge_reload(struct docker *d, const char *edge_id, struct tu_err *err)
         for (const char *p = out; p && *p && *p != '\n' && n + 1 < sizeof(line); p++)
             line[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
         line[n] = '\0';
-        rc = tu_err_set(err, TU_ERR_REFUSED, "reloading the edge: 'nginx -s reload' in container '%.12s' exited %d%s%s",
-                        edge_id, code, line[0] ? ": " : "", line);
+        rc = tu_err_set(err, TU_ERR_REFUSED,
+                        "reloading the edge: 'nginx -s reload' in container '%.12s' exited %d (%d tries)%s%s", edge_id,
+                        code, EDGE_RELOAD_TRIES, line[0] ? ": " : "", line);
     }
     free(out);
     return rc;

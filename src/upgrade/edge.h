@@ -21,7 +21,11 @@ char *edge_substitute(const char *tpl, const char *const *names, const char *con
 /* The edge's current config file (the caller frees); NULL with err when absent. */
 int edge_read(struct docker *d, const char *edge_id, char **out, struct tu_err *err);
 /* Reloads the edge's nginx with `nginx -s reload` run inside it (old workers finish
- * their requests); a non-zero exit is an error naming nginx's first line. */
+ * their requests). A non-zero exit is tried again, EDGE_RELOAD_TRIES times in all,
+ * EDGE_RELOAD_PAUSE_MS apart (a just-started nginx has no pid file yet); then it is
+ * an error naming nginx's first line. */
+#define EDGE_RELOAD_TRIES 5
+#define EDGE_RELOAD_PAUSE_MS 200
 int edge_reload(struct docker *d, const char *edge_id, struct tu_err *err);
 /* Uploads the config and reloads nginx. */
 int edge_apply(struct docker *d, const char *edge_id, const char *conf, struct tu_err *err);

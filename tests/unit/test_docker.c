@@ -768,12 +768,32 @@ static void test_edge_reload(void **state)
     json_decref(sent);
 
     static const char failed[] = "\x02\0\0\0\0\0\0\x2a" "nginx: [error] invalid PID number \"\" in /\n";
+    /* A just-started nginx without its pid file yet: tried again, and it works. */
     expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"r2\"}");
     expect_exec_start(f, "r2", failed, sizeof(failed) - 1);
     expect_json(f, "GET", "/v1.41/exec/r2/json", 200, "{\"Running\":false,\"ExitCode\":1}");
+    expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, "{\"Id\":\"r3\"}");
+    expect_exec_start(f, "r3", "", 0);
+    expect_json(f, "GET", "/v1.41/exec/r3/json", 200, "{\"Running\":false,\"ExitCode\":0}");
+    assert_int_equal(edge_reload(&f->d, "edge", &e), 0);
+    assert_int_equal(fake_daemon_unused(f->fd), 0);
+
+    /* A reload that keeps failing: EDGE_RELOAD_TRIES runs, then nginx's line in the error. */
+    for (int i = 0; i < EDGE_RELOAD_TRIES; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "f%d", i);
+        char *created = xasprintf("{\"Id\":\"%s\"}", id);
+        char *exec_json = xasprintf("/v1.41/exec/%s/json", id);
+        expect_json(f, "POST", "/v1.41/containers/edge/exec", 201, created);
+        expect_exec_start(f, id, failed, sizeof(failed) - 1);
+        expect_json(f, "GET", exec_json, 200, "{\"Running\":false,\"ExitCode\":1}");
+        free(created);
+        free(exec_json);
+    }
     assert_int_equal(edge_reload(&f->d, "edge", &e), -1);
     assert_int_equal(e.kind, TU_ERR_REFUSED);
-    assert_non_null(strstr(e.msg, "'nginx -s reload' in container 'edge' exited 1: nginx: [error] invalid PID number"));
+    assert_non_null(strstr(e.msg, "'nginx -s reload' in container 'edge' exited 1 (5 tries): nginx: [error] invalid PID number"));
+    assert_int_equal(fake_daemon_unused(f->fd), 0);
     assert_int_equal(fake_daemon_count(f->fd, "/kill"), 0);
 }
 
