@@ -78,18 +78,6 @@ int docker_container_stop(struct docker *d, const char *id, int timeout_s, struc
     return rc;
 }
 
-int docker_container_kill(struct docker *d, const char *id, const char *signal, struct tu_err *err)
-{
-    char *e = docker_escape(id);
-    char *s = docker_escape(signal);
-    char *path = xasprintf("/containers/%s/kill?signal=%s", e, s);
-    free(e);
-    free(s);
-    int rc = simple_post(d, path, "signalling", id, err);
-    free(path);
-    return rc;
-}
-
 int docker_container_remove(struct docker *d, const char *id, int force, struct tu_err *err)
 {
     char *e = docker_escape(id);

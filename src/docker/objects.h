@@ -35,8 +35,6 @@ int docker_container_create(struct docker *d, const char *name, json_t *body, ch
 int docker_container_start(struct docker *d, const char *id, struct tu_err *err);
 /* POST /containers/{id}/stop?t=; "already stopped" (304) is success. */
 int docker_container_stop(struct docker *d, const char *id, int timeout_s, struct tu_err *err);
-/* POST /containers/{id}/kill?signal= */
-int docker_container_kill(struct docker *d, const char *id, const char *signal, struct tu_err *err);
 /* DELETE /containers/{id}?force=&v=; a container already gone is success. */
 int docker_container_remove(struct docker *d, const char *id, int force, struct tu_err *err);
 /* POST /networks/{net}/connect with aliases (NULL-terminated or NULL). */

@@ -567,7 +567,6 @@ static void test_lifecycle_calls(void **state)
     expect_json(f, "POST", "/v1.41/containers/create?name=bad", 201, "{\"Warnings\":[]}");
     expect_http(f, "POST", "/v1.41/containers/0123456789abcdef/start", 304, NULL, "");
     expect_http(f, "POST", "/v1.41/containers/0123456789abcdef/stop?t=10", 304, NULL, "");
-    expect_http(f, "POST", "/v1.41/containers/0123456789abcdef/kill?signal=SIGTERM", 204, NULL, "");
     expect_json(f, "DELETE", "/v1.41/containers/gone?force=1&v=0", 404, "{\"message\":\"No such container: gone\"}");
     expect_json(f, "DELETE", "/v1.41/containers/busy?force=0&v=0", 409,
                 "{\"message\":\"cannot remove a running container\"}");
@@ -587,7 +586,6 @@ static void test_lifecycle_calls(void **state)
     assert_int_equal(docker_container_stop(&f->d, "0123456789abcdef", 10, &e), 0);
     /* The request timeout was stretched for the stop, then put back. */
     assert_int_equal(f->d.request_timeout_s, 5);
-    assert_int_equal(docker_container_kill(&f->d, "0123456789abcdef", "SIGTERM", &e), 0);
     /* Removing what is already gone is done. */
     assert_int_equal(docker_container_remove(&f->d, "gone", 1, &e), 0);
     assert_int_equal(e.kind, TU_ERR_NONE);
