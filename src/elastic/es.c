@@ -362,6 +362,22 @@ int es_count(const struct es_conn *c, const char *index, int64_t *out, struct tu
     return rc;
 }
 
+int es_count_or_absent(const struct es_conn *c, const char *index, int64_t *out, struct tu_err *err)
+{
+    struct tu_err ce;
+    tu_err_clear(&ce);
+    if (es_count(c, index, out, &ce) == 0)
+        return 0;
+    /* fail_status writes "… GET /{index}/_count: {type}: …"; index names never hold a '/'. */
+    if (ce.kind == TU_ERR_NOT_FOUND && strstr(ce.msg, "/_count: index_not_found_exception")) {
+        *out = 0;
+        return 0;
+    }
+    if (err)
+        *err = ce;
+    return -1;
+}
+
 int es_delete_index(const struct es_conn *c, const char *index, struct tu_err *err)
 {
     size_t n = index ? strlen(index) : 0;

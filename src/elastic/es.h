@@ -95,6 +95,10 @@ int64_t es_shards_open(const struct es_index *v, size_t n);
 /* GET /{index}/_count; index may be a pattern or a comma list. A missing
  * index is TU_ERR_NOT_FOUND. */
 int es_count(const struct es_conn *c, const char *index, int64_t *out, struct tu_err *err);
+/* es_count where an index Elasticsearch itself says does not exist (404 with
+ * index_not_found_exception) holds 0 documents. Any other failure, a 404 from
+ * something else (a proxy, a wrong path) included, is an error: never a zero. */
+int es_count_or_absent(const struct es_conn *c, const char *index, int64_t *out, struct tu_err *err);
 
 /* DELETE /{index}: one concrete name, never a pattern, a list or _all.
  * A missing index is TU_ERR_NOT_FOUND. */

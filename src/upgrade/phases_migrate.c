@@ -79,13 +79,6 @@ static char *count_key(const char *to_index, int multi, const char *worker)
     return xasprintf("%s%s.%s", pfx, t.tenant, t.name);
 }
 
-static int64_t count_or(const struct es_conn *es, const char *index, int64_t dflt)
-{
-    int64_t n;
-    struct tu_err e;
-    return es_count(es, index, &n, &e) == 0 ? n : dflt;
-}
-
 /* A count the verification will rest on: an index that does not exist holds
  * nothing; any other failure is an error, never a zero. */
 static int count_strict(const struct es_conn *es, const char *index, json_t *into, struct tu_err *err)
@@ -93,12 +86,9 @@ static int count_strict(const struct es_conn *es, const char *index, json_t *int
     if (json_object_get(into, index))
         return 0;
     int64_t n;
-    if (es_count(es, index, &n, err) < 0) {
-        if (err->kind != TU_ERR_NOT_FOUND) {
-            tu_err_prefix(err, "migrate: counting '%.255s' before the copy: ", index);
-            return -1;
-        }
-        n = 0;
+    if (es_count_or_absent(es, index, &n, err) < 0) {
+        tu_err_prefix(err, "migrate: counting '%.255s' before the copy: ", index);
+        return -1;
     }
     json_object_set_new(into, index, json_integer(n));
     return 0;
@@ -328,18 +318,23 @@ static int self_written(const char *key)
     return 0;
 }
 
-/* Counts lag writes by up to a refresh interval: ask again briefly while short. */
-static int64_t settled_count(const struct es_conn *es, const char *index, int64_t want)
+/* Counts lag writes by up to a refresh interval: ask again briefly while short.
+ * A family whose source was empty may never have been created: zero documents.
+ * A count that keeps failing is an error (-1, err set), never read as zero. */
+static int settled_count(const struct es_conn *es, const char *index, int64_t want, int64_t *out,
+                         struct tu_err *err)
 {
-    int64_t g = -1;
+    int rc = -1;
     for (int i = 0; i < 6; i++) {
-        /* A family whose source was empty may never have been created: zero documents. */
-        g = count_or(es, index, 0);
-        if (g >= want)
+        if (i > 0)
+            time_sleep_ms(500);
+        rc = es_count_or_absent(es, index, out, err);
+        if (rc == 0 && *out >= want)
             break;
-        time_sleep_ms(500);
     }
-    return g;
+    if (rc < 0)
+        tu_err_prefix(err, "migrate: counting '%.255s' after the copy: ", index);
+    return rc;
 }
 
 /* Every copied family must hold what blue held when the copy started, and no more
@@ -369,7 +364,13 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
             json_object_set_new(sums, key, sum);
         }
         json_int_t b = json_integer_value(json_object_get(before, from));
-        json_int_t a = count_or(es, from, b);
+        int64_t a = 0;
+        if (es_count_or_absent(es, from, &a, err) < 0) {
+            tu_err_prefix(err, "migrate: counting the old release's '%.255s' after the copy: ", from);
+            json_decref(seen);
+            json_decref(sums);
+            return -1;
+        }
         json_object_set_new(sum, "before", json_integer(json_integer_value(json_object_get(sum, "before")) + b));
         json_object_set_new(sum, "after", json_integer(json_integer_value(json_object_get(sum, "after")) + a));
     }
@@ -384,7 +385,15 @@ static int verify_counts(struct engine *e, size_t hop, const struct es_conn *es,
         int64_t base = json_integer_value(json_object_get(baseline, key));
         int64_t b = json_integer_value(json_object_get(sum, "before")) + base;
         int64_t a = json_integer_value(json_object_get(sum, "after")) + base;
-        int64_t g = settled_count(es, key, b);
+        int64_t g = 0;
+        struct tu_err ce;
+        tu_err_clear(&ce);
+        if (settled_count(es, key, b, &g, &ce) < 0) {
+            if (rc == 0)
+                *err = ce; /* the first failure is the one told */
+            rc = -1;
+            break;
+        }
         json_object_set_new(result, key, json_pack("{s:I,s:I,s:I,s:I}", "old_before", (json_int_t)(b - base),
                                                    "old_after", (json_int_t)(a - base), "new_before_copy",
                                                    (json_int_t)base, "new", (json_int_t)g));

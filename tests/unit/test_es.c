@@ -987,6 +987,28 @@ static void test_count_404(void **state)
     assert_contains(err.msg, "HTTP 404");
     assert_contains(err.msg, "index_not_found_exception");
     assert_contains(err.msg, "no such index [nope]");
+
+    /* es_count_or_absent: Elasticsearch's own "no such index" holds nothing… */
+    n = -1;
+    tu_err_clear(&err);
+    assert_int_equal(es_count_or_absent(c, "nope", &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(err.kind, TU_ERR_NONE);
+    fake_route(g_es, "GET", "/seven/_count", 200, "{\"count\":7}");
+    assert_int_equal(es_count_or_absent(c, "seven", &n, &err), 0);
+    assert_int_equal(n, 7);
+    /* …but a 404 from something else (a proxy, even for an index named like the
+     * exception) and any other failure are errors, never a zero. */
+    fake_route(g_es, "GET", "/proxied/_count", 404, "404 page not found");
+    fake_route(g_es, "GET", "/index_not_found_exception/_count", 404, "{\"error\":\"not here\"}");
+    static const char *const not_absent[] = {"proxied", "index_not_found_exception", "unrouted"};
+    for (size_t i = 0; i < sizeof(not_absent) / sizeof(not_absent[0]); i++) {
+        n = -1;
+        tu_err_clear(&err);
+        assert_int_equal(es_count_or_absent(c, not_absent[i], &n, &err), -1);
+        assert_int_equal(err.kind, i < 2 ? TU_ERR_NOT_FOUND : TU_ERR_HTTP);
+        assert_int_equal(n, 0);
+    }
 }
 
 static void test_errors(void **state)
