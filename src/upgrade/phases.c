@@ -75,26 +75,40 @@ char *engine_public_url(struct engine *e)
     return e->u->edge ? stack_container_url(e->u->edge, EDGE_API_PORT) : NULL;
 }
 
-/* Polls base/info/version until it answers want (a JSON string, or text holding it). */
-int engine_public_answers(const char *base, const char *want, long timeout_ms)
+/* Polls base/info/version until it answers want (a JSON string, or text holding
+ * it) on every request for PUBLIC_STABLE_MS; any other answer starts over. */
+int engine_public_answers(const char *base, const char *want, long timeout_ms, long *first_ms)
 {
     char *url = xasprintf("%s/info/version", base);
     long deadline = time_mono_ms() + timeout_ms;
+    long since = -1; /* when the current run of answers of `want` began */
     int ok = 0;
-    while (!ok) {
+    for (;;) {
         struct http_req req = {.url = url, .timeout_ms = 2000, .max_body = 4096};
         struct http_resp resp;
         struct tu_err e;
+        int answered = 0;
         if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data) {
             json_t *j = json_loadb(resp.body.data, resp.body.len, JSON_DECODE_ANY, NULL);
             const char *v = json_string_value(j);
-            ok = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
+            answered = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
             json_decref(j);
         }
         http_resp_free(&resp);
-        if (ok || time_mono_ms() > deadline)
+        long now = time_mono_ms();
+        if (!answered)
+            since = -1;
+        else if (since < 0)
+            since = now;
+        if (since >= 0 && now - since >= PUBLIC_STABLE_MS) {
+            ok = 1;
+            if (first_ms)
+                *first_ms = since;
             break;
-        time_sleep_ms(100);
+        }
+        if (now > deadline)
+            break;
+        time_sleep_ms(since >= 0 ? PUBLIC_STABLE_POLL_MS : 100);
     }
     free(url);
     return ok;

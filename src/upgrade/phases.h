@@ -53,8 +53,16 @@ int engine_es_open(struct engine *e, struct es_conn *es, struct tu_err *err);
  * POST /install, the migration's plan and counts) waits rather than fail half-way.
  * 0, -1 (err set) or PHASE_INTERRUPTED. */
 int engine_wait_es(struct engine *e, const char *phase, const char *before, struct tu_err *err);
-/* True once base/info/version answers `want` within timeout_ms (polled). */
-int engine_public_answers(const char *base, const char *want, long timeout_ms);
+/* True once base/info/version answers `want` on every request for
+ * PUBLIC_STABLE_MS (polled PUBLIC_STABLE_POLL_MS apart), within timeout_ms.
+ * After a reload nginx's master starts the new workers, waits 100 ms and only
+ * then tells the old ones to stop taking connections: for that moment, longer on
+ * a busy host, a new connection may still reach the release switched away from.
+ * One answer of the new version is not yet the switch. *first_ms (may be NULL)
+ * is the monotonic time of the first answer of that steady run. */
+#define PUBLIC_STABLE_MS 400
+#define PUBLIC_STABLE_POLL_MS 50
+int engine_public_answers(const char *base, const char *want, long timeout_ms, long *first_ms);
 /* The URL of a port a container publishes by its HostConfig (set even while it is
  * stopped), or NULL (the caller frees). */
 char *engine_port_url(json_t *inspect, int port);

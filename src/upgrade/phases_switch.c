@@ -128,8 +128,9 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
             return -1;
     }
     char *pub = engine_public_url(e);
-    int ok = pub && engine_public_answers(pub, ver, e->o->smoke_timeout_s * 1000L);
-    long gap = time_mono_ms() - t0;
+    long t1 = 0;
+    int ok = pub && engine_public_answers(pub, ver, e->o->smoke_timeout_s * 1000L, &t1);
+    long gap = t1 - t0;
     if (!ok) {
         tu_err_set(err, TU_ERR_REFUSED, "switch: %s does not answer %s after the ports moved", pub ? pub : "?", ver);
         free(pub);
@@ -172,7 +173,7 @@ int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
         if (engine_save(e, err) < 0)
             return -1;
         char *pub = engine_public_url(e);
-        int ok = pub && engine_public_answers(pub, ver, 30000);
+        int ok = pub && engine_public_answers(pub, ver, 30000, NULL);
         free(pub);
         if (!ok)
             return tu_err_set(err, TU_ERR_REFUSED, "switch: the public URL does not answer %s", ver);
@@ -206,14 +207,15 @@ int phase_switch(struct engine *e, size_t hop, struct tu_err *err)
     if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
         goto out;
     char *pub = engine_public_url(e);
-    int ok = pub && engine_public_answers(pub, ver, 15000);
+    long t1 = 0;
+    int ok = pub && engine_public_answers(pub, ver, 15000, &t1);
     if (!ok) {
         tu_err_set(err, TU_ERR_REFUSED, "switch: the edge at %s does not answer %s after the reload", pub ? pub : "?",
                    ver);
         free(pub);
         goto out;
     }
-    engine_say(e, "switch", "the edge serves %s at %s (%ld ms after the reload)", ver, pub, time_mono_ms() - t0);
+    engine_say(e, "switch", "the edge serves %s at %s (%ld ms after the reload)", ver, pub, t1 - t0);
     free(pub);
     rc = 0;
 out:
@@ -282,7 +284,7 @@ int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
             if (rc)
                 break;
         }
-        if (rc == 0 && pub && !engine_public_answers(pub, ver, 3000))
+        if (rc == 0 && pub && !engine_public_answers(pub, ver, 3000, NULL))
             rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s", pub, ver);
         checks++;
         if (rc || time_mono_ms() >= end)
@@ -318,7 +320,7 @@ int phase_done(struct engine *e, size_t hop, struct tu_err *err)
         if (r == 0)
             r = edge_apply(e->u->d, e->u->edge->id, conf, err);
         char *pub = r == 0 ? engine_public_url(e) : NULL;
-        if (r == 0 && (!pub || !engine_public_answers(pub, jstr(engine_hop(e, last), "to"), 15000)))
+        if (r == 0 && (!pub || !engine_public_answers(pub, jstr(engine_hop(e, last), "to"), 15000, NULL)))
             r = tu_err_set(err, TU_ERR_REFUSED, "done: the edge does not answer after dropping the old release's backup");
         free(pub);
         free(conf);

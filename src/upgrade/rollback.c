@@ -334,25 +334,26 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
             if (edge_apply(e->u->d, e->u->edge->id, conf, err) < 0)
                 return -1;
             char *pub = engine_public_url(e);
-            int ok = pub && engine_public_answers(pub, ver, 15000);
+            long t1 = 0;
+            int ok = pub && engine_public_answers(pub, ver, 15000, &t1);
             if (!ok) {
                 tu_err_set(err, TU_ERR_REFUSED, "the edge does not answer %s after restoring blue's config", ver);
                 free(pub);
                 return -1;
             }
-            engine_say(e, "rollback", "the edge serves %s again at %s (%ld ms after the reload)", ver, pub,
-                       time_mono_ms() - t0);
+            engine_say(e, "rollback", "the edge serves %s again at %s (%ld ms after the reload)", ver, pub, t1 - t0);
             free(pub);
         } else if (ports) {
             char *pub = engine_public_url(e);
-            int ok = pub && engine_public_answers(pub, ver, 30000);
+            long t1 = 0;
+            int ok = pub && engine_public_answers(pub, ver, 30000, &t1);
             if (!ok) {
                 tu_err_set(err, TU_ERR_REFUSED, "%s does not answer %s after blue got its ports back", pub ? pub : "?",
                            ver);
                 free(pub);
                 return -1;
             }
-            engine_say(e, "rollback", "blue serves %s at %s again (%ld ms)", ver, pub, time_mono_ms() - t_blue);
+            engine_say(e, "rollback", "blue serves %s at %s again (%ld ms)", ver, pub, t1 - t_blue);
             free(pub);
         } else {
             engine_say(e, "rollback", "traffic was switched by the operator's proxy: point it back at blue");

@@ -20,6 +20,7 @@
 #include "docker/client.h"
 #include "docker/objects.h"
 #include "upgrade/edge.h"
+#include "upgrade/phases.h"
 #include "docker/transfer.h"
 #include "fake_daemon.h"
 #include "testutil.h"
@@ -795,6 +796,55 @@ static void test_edge_reload(void **state)
     assert_int_equal(fake_daemon_count(f->fd, "/kill"), 0);
 }
 
+/* A switch is seen only when the new release answers every request for a while:
+ * after a reload nginx's old workers still take connections for a moment. */
+static void expect_version(struct fake_daemon *fd, const char *v)
+{
+    char *body = xasprintf("\"%s\"", v);
+    char *resp = fake_http(200, "Content-Type: application/json\r\n", body);
+    fake_daemon_expect(fd, "GET", "/info/version", resp);
+    free(resp);
+    free(body);
+}
+
+static void test_public_answers_steady(void **state)
+{
+    (void)state;
+    struct fake_daemon *fd = fake_daemon_start_tcp();
+    char *base = xasprintf("http://127.0.0.1:%d", fake_daemon_port(fd));
+    /* New, old (an old worker took it), then new for good. */
+    expect_version(fd, "0.8.2");
+    expect_version(fd, "0.8.1");
+    for (int i = 0; i < 20; i++)
+        expect_version(fd, "0.8.2");
+    long t0 = time_mono_ms();
+    long first = -1;
+    assert_int_equal(engine_public_answers(base, "0.8.2", 10000, &first), 1);
+    long t1 = time_mono_ms();
+    /* The run that counts began after the old answer, and lasted PUBLIC_STABLE_MS. */
+    assert_true(first - t0 >= PUBLIC_STABLE_POLL_MS + 100);
+    assert_true(t1 - first >= PUBLIC_STABLE_MS);
+    size_t n = fake_daemon_nrequests(fd);
+    assert_true(n >= 4);
+    assert_true(n <= 3 + PUBLIC_STABLE_MS / PUBLIC_STABLE_POLL_MS + 1);
+    fake_daemon_stop(fd);
+
+    /* Flapping between the two releases never counts as switched. */
+    fd = fake_daemon_start_tcp();
+    free(base);
+    base = xasprintf("http://127.0.0.1:%d", fake_daemon_port(fd));
+    for (int i = 0; i < FAKE_MAX_STEPS / 2; i++) {
+        expect_version(fd, "0.8.2");
+        expect_version(fd, "0.8.1");
+    }
+    first = -1;
+    assert_int_equal(engine_public_answers(base, "0.8.2", 800, &first), 0);
+    assert_int_equal(first, -1);
+    assert_true(fake_daemon_nrequests(fd) >= 4);
+    fake_daemon_stop(fd);
+    free(base);
+}
+
 /* ---- streams ---- */
 
 struct lines {
@@ -1538,6 +1588,7 @@ int main(void)
         T(test_lifecycle_logs),
         T(test_exec),
         T(test_edge_reload),
+        cmocka_unit_test(test_public_answers_steady),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_error_from_body),
         T(test_stream_lines_split_across_chunks),
