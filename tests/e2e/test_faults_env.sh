@@ -81,6 +81,28 @@ es_up() {  # bounded: Elasticsearch answers its health
   done
   return 1
 }
+# resume_while_es_down WHAT [ARG...]: stops Elasticsearch, runs resume (with ARGs) until it
+# says it waits for Elasticsearch before WHAT, starts Elasticsearch again and checks that
+# resume then finishes with exit 0 (kept in RESUME_RC). Bounded: 120 s to wait, 180 s to end.
+resume_while_es_down() {
+  local what=$1 es rpid i; shift
+  es=$(es_container)
+  docker stop -t 2 "$es" >/dev/null
+  "$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 "$@" >"$OUT" 2>"$ERR" &
+  rpid=$!
+  for ((i = 0; i < 600; i++)); do
+    grep -q 'waiting for Elasticsearch' "$OUT" 2>/dev/null && break
+    kill -0 "$rpid" 2>/dev/null || break
+    sleep 0.2
+  done
+  tb_check "…resume waits for Elasticsearch before $what" grep -q "waiting for Elasticsearch before $what" "$OUT"
+  docker start "$es" >/dev/null
+  for ((i = 0; i < 900; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$rpid" 2>/dev/null
+  wait "$rpid"; RESUME_RC=$?
+  tb_check "resume finishes the upgrade once Elasticsearch answers (exit $RESUME_RC)" [ $RESUME_RC = 0 ]
+  [ $RESUME_RC = 0 ] || tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
+}
 drop_green_indices() {  # test scaffolding: 0.8.2's indices, so the next section can upgrade again
   local idx
   for idx in $(curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json&expand_wildcards=all" |
@@ -217,26 +239,11 @@ if [ $rc = 137 ]; then
   tb_pass "killed at the start of migrate"
   tb_check "…the journal stops at migrate:0.8.2 with nothing posted" \
     jqe '.phase == "migrate:0.8.2" and ((.hops[0].migration.staging.posted // false) | not)' "$J"
-  ES_ID=$(es_container)
-  docker stop -t 2 "$ES_ID" >/dev/null
-  "$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 --smoke-timeout 120 >"$OUT" 2>"$ERR" &
-  rpid=$!
-  for ((i = 0; i < 600; i++)); do
-    grep -q 'waiting for Elasticsearch' "$OUT" 2>/dev/null && break
-    kill -0 "$rpid" 2>/dev/null || break
-    sleep 0.2
-  done
-  tb_check "resume waits for Elasticsearch before migrating" grep -q 'waiting for Elasticsearch before migrating' "$OUT"
-  docker start "$ES_ID" >/dev/null
-  for ((i = 0; i < 900; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$rpid" 2>/dev/null
-  wait "$rpid"; rc=$?
-  tb_check "resume finishes the upgrade once Elasticsearch answers (exit $rc)" [ $rc = 0 ]
-  [ $rc = 0 ] || tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
+  resume_while_es_down migrating --smoke-timeout 120
   tb_check "…the migration was verified with counts that match" grep -q 'counts match' "$OUT"
   tb_check "…0.8.2 serves" [ "$(public_version)" = 0.8.2 ]
   tb_check "…blue's documents are exactly as before" [ "$(blue_docs)" = "$BLUE_DOCS" ]
-  outcome "ES down when resume migrates" "waits, resume: exit $rc"
+  outcome "ES down when resume migrates" "waits, resume: exit $RESUME_RC"
 else
   tb_fail "killed at the start of migrate (exit $rc, want 137)"
   tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
@@ -274,25 +281,10 @@ elif [ -f "$TB_STATE_DIR/dockerd.pid" ] && kill -0 "$(cat "$TB_STATE_DIR/dockerd
       tb_wait_http "$TB_API_URL/info/version" 60
     # Elasticsearch comes back on its own clock after a restart: resume must wait for it
     # rather than install into nothing. Keep it down until resume says it waits.
-    ES_ID=$(es_container)
-    docker stop -t 2 "$ES_ID" >/dev/null
-    "$TRACUP" resume --stack "$P" --registry "$TB_REGISTRY" --observe 2 >"$OUT" 2>"$ERR" &
-    rpid=$!
-    for ((i = 0; i < 600; i++)); do
-      grep -q 'waiting for Elasticsearch' "$OUT" 2>/dev/null && break
-      kill -0 "$rpid" 2>/dev/null || break
-      sleep 0.2
-    done
-    tb_check "…resume waits for Elasticsearch before installing" grep -q 'waiting for Elasticsearch before installing' "$OUT"
-    docker start "$ES_ID" >/dev/null
-    for ((i = 0; i < 900; i++)); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$rpid" 2>/dev/null
-    wait "$rpid"; rc=$?
-    tb_check "resume finishes the upgrade once Elasticsearch answers (exit $rc)" [ $rc = 0 ]
-    [ $rc = 0 ] || tail -n 15 "$OUT" "$ERR" | sed 's/^/#   /' >&2
+    resume_while_es_down installing
     tb_check "…0.8.2 serves" [ "$(public_version)" = 0.8.2 ]
     tb_check "…blue's documents are exactly as before" [ "$(blue_docs)" = "$BLUE_DOCS" ]
-    outcome "daemon restarted in smoke" "exit 3, resume: exit $rc"
+    outcome "daemon restarted in smoke" "exit 3, resume: exit $RESUME_RC"
   else
     kill -9 "$upid" 2>/dev/null; wait "$upid" 2>/dev/null
     tb_fail "the upgrade never had a green api to wait for"; tail -n 15 "$OUT" "$ERR" >&2
