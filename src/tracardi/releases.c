@@ -6,18 +6,26 @@
 
 #include "util/md5.h"
 
-/* In migration order; each row is one db_version. */
+/* In migration order; each row is one db_version. Sources: tests/standins/README.md, facts. */
 static const struct release_info chain[] = {
-    {"0.8.0", "0.8.0", "080", 0, 0, "/migration"},
-    {"0.8.1", "08x", "08x", 0, 1, "/migration"},
-    {"0.8.2", "0820", "0820", 0, 1, "/migration"},
-    {"0.9.0", "09x", "09x", 1, 1, "/migration/elasticsearch"},
+    {"0.8.0", "0.8.0", "080", 0, 1, "/migration", 0, 0},
+    {"0.8.1", "08x", "08x", 0, 1, "/migration", 0, 1},
+    {"0.8.2", "0820", "0820", 0, 1, "/migration", 0, 0},
+    {"0.9.0", "09x", "09x", 1, 1, "/migration/elasticsearch", 1, 0},
 };
 #define CHAIN_N (sizeof(chain) / sizeof(chain[0]))
 
 const char *release_chain_version(size_t i)
 {
     return i < CHAIN_N ? chain[i].version : NULL;
+}
+
+const struct release_info *release_info_of_db(const char *db)
+{
+    for (size_t i = 0; db && i < CHAIN_N; i++)
+        if (strcmp(chain[i].db_version, db) == 0)
+            return &chain[i];
+    return NULL;
 }
 
 const struct release_info *release_info_of(const struct tversion *v)
@@ -36,13 +44,12 @@ void release_tenant(const struct tversion *v, char out[6])
     const char *db = tracardi_db_version(v);
     char plain[48];
     /* Up to 0.8.0 the name came from the version string itself. */
-    const char *src = tversion_at_least(v, 0, 8, 1) && db ? db : v->text;
-    snprintf(plain, sizeof(plain), "%s", src);
-    if (!tversion_at_least(v, 0, 8, 1)) {
-        char *dash = strchr(plain, '-');
-        if (dash)
-            *dash = '\0';
-    }
+    if (tversion_at_least(v, 0, 8, 1) && db)
+        snprintf(plain, sizeof(plain), "%s", db);
+    else
+        /* the library's own VERSION: a patch tag (0.8.0.11) runs code that says 0.8.0 */
+        snprintf(plain, sizeof(plain), "%d.%d.%d", v->parts[0], v->nparts > 1 ? v->parts[1] : 0,
+                 v->nparts > 2 ? v->parts[2] : 0);
     char hex[33];
     md5_hex(plain, strlen(plain), hex);
     memcpy(out, hex, 5);

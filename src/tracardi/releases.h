@@ -15,6 +15,13 @@ struct release_info {
     int needs_mysql;
     int migration_in_worker; /* migrations run in tracardi/update-worker */
     const char *migrate_path;/* POST path starting a migration */
+    /* How the release's migration reports progress. 0.8.x: a task document written once
+     * (status "PROGRESS", never updated) and the job's state in Celery, read through
+     * GET /import/task/{id}/status. 0.9: MySQL rows pending -> running -> finished/error. */
+    int tasks_in_rows;
+    /* The plan takes each entry's own production flag and ignores the request's context
+     * (0.8.1): one POST copies staging and production, a second one copies both again. */
+    int plan_ignores_context;
 };
 
 #define MAX_HOPS 8
@@ -30,6 +37,8 @@ struct hop {
  * the end (borrowed). The versions tracup knows how to upgrade to. */
 const char *release_chain_version(size_t i);
 
+/* The release family of a db_version ("08x"), or NULL when unknown (borrowed). */
+const struct release_info *release_info_of_db(const char *db);
 /* The release family of a version (by db_version), or NULL when unknown (borrowed). */
 const struct release_info *release_info_of(const struct tversion *v);
 /* The tenant name a release uses without TENANT_NAME: md5 of the version up to

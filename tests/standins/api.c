@@ -1,6 +1,7 @@
 /* api.c - the tracardi-api stand-in: info, install, login, tests, tasks and index deletion */
 #include "api.h"
 #include "hash.h"
+#include "celery.h"
 #include "redis.h"
 
 #include <arpa/inet.h>
@@ -19,7 +20,7 @@
 enum route_id {
 	RT_ROOT, RT_DETAILS, RT_VERSION, RT_HEALTH, RT_INSTALL_GET, RT_INSTALL_POST, RT_TOKEN,
 	RT_TEST_ES, RT_TEST_REDIS, RT_MIGRATIONS, RT_MIGRATION_PLAN, RT_MIGRATION_POST, RT_TASKS,
-	RT_DELETE_OLD, RT_DELETE_NEW, RT_STANDIN_RUNS
+	RT_DELETE_OLD, RT_DELETE_NEW, RT_STANDIN_RUNS, RT_TASK_STATUS
 };
 
 struct route {
@@ -45,6 +46,7 @@ static const struct route routes[] = {
 	{ "POST", "/migration/elasticsearch", RT_MIGRATION_POST, 0, 1 },
 	{ "GET", "/migration/{from}", RT_MIGRATION_PLAN, 0, 0 },
 	{ "GET", "/tasks/type/{type}", RT_TASKS, 0, 0 },
+	{ "GET", "/import/task/{id}/status", RT_TASK_STATUS, 0, 0 },
 	{ "DELETE", "/indices/version/{version}", RT_DELETE_OLD, -1, 0 },
 	{ "DELETE", "/indices", RT_DELETE_NEW, 1, 0 },
 	{ "GET", "/standin/migrations", RT_STANDIN_RUNS, 0, 0 },
@@ -82,10 +84,12 @@ void api_internal_error(struct http_resp *resp, const char *why)
 
 int api_production(const struct api_ctx *api, const struct http_req *req)
 {
+	/* tracardi-api middleware/context.py: with PRODUCTION=yes every request is production and
+	 * the header is not read; otherwise exactly "production" or "staging", else staging */
+	if (api->production_default)
+		return 1;
 	const char *h = http_header(req, "x-context");
-	if (h)
-		return strcasecmp(h, "production") == 0;
-	return api->production_default;
+	return h && strcmp(h, "production") == 0;
 }
 
 static int redis_open(struct api_ctx *api, struct redis *r)
@@ -255,8 +259,18 @@ static void tasks(struct api_ctx *api, const struct http_req *req, struct http_r
 	long st;
 	char *index = task_index_name(&api->nm, api_production(api, req));
 	char *path = xasprintf("/%s/_search", index);
-	json_t *q = json_pack("{s:{s:{s:[{s:{s:s}}]}}, s:i}", "query", "bool", "must", "term", "type", type,
-			      "size", api->rel->v09 ? 100 : 50);
+	/* limit defaults to 50 (0.8.x) or 100 (0.9), newest first (tracardi-api task_endpoint.py) */
+	long limit = api->rel->v09 ? 100 : 50;
+	char *lim = http_query(req, "limit");
+	if (lim) {
+		char *end;
+		long v = strtol(lim, &end, 10);
+		if (*lim && !*end && v >= 0 && v <= 10000)
+			limit = v;
+		free(lim);
+	}
+	json_t *q = json_pack("{s:{s:{s:[{s:{s:s}}]}}, s:I, s:[{s:{s:s}}]}", "query", "bool", "must", "term", "type", type,
+			      "size", (json_int_t)limit, "sort", "timestamp", "order", "desc");
 	json_t *res = es_call(&api->es, "POST", path, q, &st);
 	json_t *list = json_array();
 	size_t i;
@@ -277,6 +291,50 @@ static void tasks(struct api_ctx *api, const struct http_req *req, struct http_r
 	json_decref(q);
 	free(path);
 	free(index);
+}
+
+/* GET /import/task/{id}/status: Celery's state on 0.8.x (tracardi-api import_endpoint.py:
+ * {id, status, progress: AsyncResult.result}, an exception encoding as {}), the MySQL row
+ * on 0.9 ({id, status, progress, message}; "none" for an unknown id). */
+static void task_status(struct api_ctx *api, const struct http_req *req, struct http_resp *resp, const char *id)
+{
+	if (api->rel->v09) {
+		long st;
+		char *index = task_index_name(&api->nm, api_production(api, req));
+		char *path = xasprintf("/%s/_doc/%s", index, id);
+		json_t *doc = es_call(&api->es, "GET", path, NULL, &st);
+		json_t *src = json_object_get(doc, "_source");
+		if (st == 200 && src)
+			resp_json(resp, 200, json_pack("{s:O?, s:O?, s:O?, s:O?}", "id", json_object_get(src, "id"),
+						       "status", json_object_get(src, "status"), "progress",
+						       json_object_get(src, "progress"), "message", json_object_get(src, "message")));
+		else
+			resp_json(resp, 200, json_pack("{s:s, s:s, s:i, s:n}", "id", id, "status", "none", "progress", 0,
+						       "message"));
+		json_decref(doc);
+		free(path);
+		free(index);
+		return;
+	}
+	struct redis r;
+	const char *status;
+	json_t *result = NULL;
+	if (redis_open(api, &r) < 0 || celery_meta_get(&r, id, &status, &result) < 0) {
+		if (r.fd >= 0)
+			redis_close(&r);
+		api_internal_error(resp, "redis unreachable while reading a task's state");
+		return;
+	}
+	redis_close(&r);
+	json_t *progress;
+	if (strcmp(status, "PROGRESS") == 0 && result)
+		progress = json_incref(result);
+	else if (strcmp(status, "FAILURE") == 0 || strcmp(status, "REVOKED") == 0)
+		progress = json_object();
+	else
+		progress = json_null();
+	json_decref(result);
+	resp_json(resp, 200, json_pack("{s:s, s:s, s:o}", "id", id, "status", status, "progress", progress));
 }
 
 /* Deletes every index whose name starts with one of the prefixes; answers {index: acknowledged}. */
@@ -439,6 +497,7 @@ static void api_handle(const struct http_req *req, struct http_resp *resp, void 
 		roles = api->rel->v09 ? ROLES_MIGRATION_09 : ROLES_TEST;
 		break;
 	case RT_TASKS:
+	case RT_TASK_STATUS:
 		roles = ROLES_TASKS;
 		break;
 	case RT_DELETE_OLD:
@@ -513,6 +572,9 @@ static void api_handle(const struct http_req *req, struct http_resp *resp, void 
 		break;
 	case RT_TASKS:
 		tasks(api, req, resp, cap);
+		break;
+	case RT_TASK_STATUS:
+		task_status(api, req, resp, cap);
 		break;
 	case RT_DELETE_OLD:
 		delete_old_style(api, req, resp, cap);

@@ -53,7 +53,9 @@ void api_standin_runs(struct api_ctx *api, struct http_resp *resp);
  * Runs a migration job as the update-worker does (worker.c): copies each schema's documents,
  * keeps task progress in Elasticsearch and records the run. fault may be NULL.
  */
-void migration_run(const struct naming *nm, json_t *job, const char *fault);
+struct redis;
+/* celery: a connection to the release's Redis for Celery's task states (0.8.x), or NULL. */
+void migration_run(const struct naming *nm, json_t *job, const char *fault, struct redis *celery);
 /* Redis list the release's API pushes jobs to and its worker pops from. */
 const char *queue_key(const struct release *rel);
 

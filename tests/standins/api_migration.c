@@ -82,11 +82,17 @@ static json_t *build_plan(struct api_ctx *api, const struct migration_def *mig, 
 		json_decref(all);
 		return NULL;
 	}
-	const char *ctx = prod ? "prod-" : "";
 	json_t *schemas = json_array();
-	size_t pos = 0;
 	for (int copy = 0; copy <= mig->production_copy; copy++) {
-		for (size_t k = 0; k < mig->n; k++, pos++) {
+		/*
+		 * 0.8.1 (tracardi migration_manager.py get_customized_schemas) takes each entry's own
+		 * production flag for both sides and ignores the context: its plan file lists every
+		 * entry for staging, then again with "production": true, under the same id for a
+		 * single index. Later releases act on the request's context only.
+		 */
+		int side_prod = mig->production_copy ? copy : prod;
+		const char *ctx = side_prod ? "prod-" : "";
+		for (size_t k = 0; k < mig->n; k++) {
 			const struct plan_entry *e = &mig->entries[k];
 			char id[41];
 			if (e->multi) {
@@ -97,11 +103,10 @@ static json_t *build_plan(struct api_ctx *api, const struct migration_def *mig, 
 					const char *suffix;
 					if (!partition_match(index, base, api->rel->v09, &suffix))
 						continue;
-					char *to = xasprintf("%s%s%s.%s.%s%s", prod ? "prod-" : "", copy ? "prod-" : "",
-							     api->nm.prefix, api->nm.tenant, e->to, suffix);
+					char *to = xasprintf("%s%s.%s.%s%s", ctx, api->nm.prefix, api->nm.tenant, e->to, suffix);
 					char *both = xasprintf("%s%s", index, to);
 					sha1_hex(both, strlen(both), id);
-					json_array_append_new(schemas, schema_json(api, id, index, to, e, copy));
+					json_array_append_new(schemas, schema_json(api, id, index, to, e, side_prod));
 					free(both);
 					free(to);
 				}
@@ -116,9 +121,10 @@ static json_t *build_plan(struct api_ctx *api, const struct migration_def *mig, 
 			}
 			char *to = strcmp(e->worker, "copy_to_mysql") == 0 ? xasprintf("Table: %s", e->param)
 				   : xasprintf("%s%s.%s.%s", ctx, api->nm.prefix, api->nm.tenant, e->to);
-			char *seed = xasprintf("%s>%s#%zu", from, to, pos);
+			/* the plan file's id: one per entry, shared by its staging and production rows */
+			char *seed = xasprintf("%s>%s#%zu", e->from, e->to, k);
 			sha1_hex(seed, strlen(seed), id);
-			json_array_append_new(schemas, schema_json(api, id, from, to, e, copy));
+			json_array_append_new(schemas, schema_json(api, id, from, to, e, side_prod));
 			free(seed);
 			free(to);
 			free(from);
@@ -170,16 +176,6 @@ void api_migration_plan(struct api_ctx *api, const struct http_req *req, struct 
 		return;
 	}
 	resp_json(resp, 200, plan);
-}
-
-static void *inprocess_job(void *arg)
-{
-	json_t *job = arg;
-	struct naming nm;
-	naming_init(&nm, release_find(json_string_value(json_object_get(job, "release"))));
-	migration_run(&nm, job, getenv("STANDIN_FAULT"));
-	json_decref(job);
-	return NULL;
 }
 
 void api_migration_start(struct api_ctx *api, const struct http_req *req, struct http_resp *resp)
@@ -248,16 +244,9 @@ void api_migration_start(struct api_ctx *api, const struct http_req *req, struct
 	free(task_index);
 	json_decref(body);
 
-	if (!api->rel->needs_worker) {
-		/* 0.8.0 had no update-worker: the API ran the copy itself */
-		pthread_t t;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, inprocess_job, job) != 0)
-			json_decref(job);
-		pthread_attr_destroy(&attr);
-	} else {
+	{
+		/* every release queues the job for its worker (0.8.0 too: tracardi-api
+		 * migration_endpoint.py hands it to Celery with .delay) */
 		char *text = json_dumps(job, JSON_COMPACT);
 		json_decref(job);
 		char err[300];

@@ -125,6 +125,57 @@ void es_doc_route(struct es_ctx *es, const struct http_req *req, struct http_res
 	resp_json(resp, rc, write_result(ix, idbuf, version, seq, rc));
 }
 
+/* "sort": [{"field": {"order": "desc"}} | {"field": "asc"} | "field"], the first key only:
+ * strings (ISO dates among them) compare as text, numbers as numbers, missing values last. */
+static const char *g_sort_field;
+static int g_sort_desc;
+
+static int hit_cmp(const void *pa, const void *pb)
+{
+	json_t *a = json_object_get(json_object_get(*(json_t *const *)pa, "_source"), g_sort_field);
+	json_t *b = json_object_get(json_object_get(*(json_t *const *)pb, "_source"), g_sort_field);
+	if (!a || !b)
+		return a ? -1 : b ? 1 : 0;
+	int c;
+	if (json_is_number(a) && json_is_number(b))
+		c = json_number_value(a) < json_number_value(b) ? -1 : json_number_value(a) > json_number_value(b);
+	else if (json_is_string(a) && json_is_string(b))
+		c = strcmp(json_string_value(a), json_string_value(b));
+	else
+		c = 0;
+	return g_sort_desc ? -c : c;
+}
+
+static void sort_hits(json_t *hits, json_t *sort)
+{
+	json_t *first = json_is_array(sort) ? json_array_get(sort, 0) : sort;
+	const char *field = NULL;
+	int desc = 0;
+	if (json_is_string(first)) {
+		field = json_string_value(first);
+	} else if (json_is_object(first) && json_object_size(first) > 0) {
+		field = json_object_iter_key(json_object_iter(first));
+		json_t *o = json_object_iter_value(json_object_iter(first));
+		const char *order = json_is_string(o) ? json_string_value(o) : json_string_value(json_object_get(o, "order"));
+		desc = order && strcmp(order, "desc") == 0;
+	}
+	size_t n = json_array_size(hits);
+	if (!field || n < 2)
+		return;
+	json_t **v = xcalloc(n, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(hits, i));
+	/* the stand-in serves one request at a time per thread; the comparator's state is
+	 * guarded by the store's lock the caller holds */
+	g_sort_field = field;
+	g_sort_desc = desc;
+	qsort(v, n, sizeof *v, hit_cmp);
+	json_array_clear(hits);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(hits, v[i]);
+	free(v);
+}
+
 void es_search(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *expr, int count_only)
 {
 	struct es_index **list;
@@ -150,7 +201,7 @@ void es_search(struct es_ctx *es, const struct http_req *req, struct http_resp *
 	free(qs);
 	free(qf);
 	json_t *query = json_object_get(body, "query");
-	json_t *hits = json_array();
+	json_t *all = json_array();
 	long total = 0, shards = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *id;
@@ -160,12 +211,19 @@ void es_search(struct es_ctx *es, const struct http_req *req, struct http_resp *
 			json_t *src = json_object_get(d, "s");
 			if (!es_query_match(query, src, id))
 				continue;
-			if (!count_only && total >= from && total < from + size)
-				json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:f, s:O}", "_index", list[i]->name,
-								      "_type", "_doc", "_id", id, "_score", 1.0, "_source", src));
+			if (!count_only)
+				json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:f, s:O}", "_index", list[i]->name,
+								     "_type", "_doc", "_id", id, "_score", 1.0, "_source", src));
 			total++;
 		}
 	}
+	json_t *hits = json_array();
+	if (!count_only) {
+		sort_hits(all, json_object_get(body, "sort"));
+		for (long k = from; k >= 0 && k < from + size && k < (long)json_array_size(all); k++)
+			json_array_append(hits, json_array_get(all, (size_t)k));
+	}
+	json_decref(all);
 	free(list);
 	json_decref(body);
 	json_t *sh = json_pack("{s:i, s:i, s:i, s:i}", "total", (int)shards, "successful", (int)shards, "skipped", 0, "failed", 0);

@@ -142,7 +142,7 @@ static const struct migration_def mig_082[] = {
 static const struct migration_def mig_09x[] = { { "0820", plan_0820_09x, N(plan_0820_09x), 0 } };
 
 static const struct release releases[] = {
-	{ "0.8.0", "0.8.0", idx_080, N(idx_080), mig_080, N(mig_080), 0, 0, 0 },
+	{ "0.8.0", "0.8.0", idx_080, N(idx_080), mig_080, N(mig_080), 0, 0, 1 },
 	{ "0.8.1", "08x", idx_081, N(idx_081), mig_081, N(mig_081), 0, 0, 1 },
 	{ "0.8.2", "0820", idx_082, N(idx_082), mig_082, N(mig_082), 1, 0, 1 },
 	{ "0.9.0", "09x", idx_09x, N(idx_09x), mig_09x, N(mig_09x), 1, 1, 1 },

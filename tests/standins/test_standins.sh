@@ -213,22 +213,43 @@ check "unknown migration is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "
 check "0.8.2 has no POST /migration/elasticsearch" 405 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -XPOST "${AUTH82[@]}" $A2/migration/elasticsearch -H "$J" -d '{}')"
 
-migrate() { # migrate API PLANFILE [header…]: prints the job id
+migrate() { # migrate API PLANFILE [header…]: prints the job id; the task ids before it go to $T/before
 	local api=$1 plan=$2
 	shift 2
 	local ids
 	ids=$(jq -c '[.schemas[].id]' "$plan")
+	curl -s "$@" "$api/tasks/type/upgrade?limit=1000" | jq -r '.grouped.Tasks[]?.id' | sort >$T/before
+	jq '.schemas | length' "$plan" >$T/expected
 	curl -s -XPOST "$@" "$api/migration" -H "$J" -d "{\"from_version\":\"08x\",\"from_tenant_name\":\"01506\",\"ids\":$ids}" | jq -r .
 }
-wait_task() { # wait_task API JOBID [header…]: prints the orchestrator's final status
-	local api=$1 job=$2 st=""
+# 0.8.x keeps a task's state in Celery only (tracardi worker/misc/update_progress.py): the task
+# documents never change, so a job is followed through GET /import/task/{id}/status, as the GUI does.
+celery_state() { curl -s "${@:3}" "$1/import/task/$2/status" | jq -r .status; }
+wait_task() { # wait_task API JOBID [header…]: "done" when every job of the plan ended SUCCESS, "error" on a FAILURE
+	local api=$1 job=$2 st="" n want new id
 	shift 2
+	want=$(cat $T/expected)
 	for _ in $(seq 1 150); do
-		st=$(curl -s "$@" "$api/tasks/type/upgrade" | jq -r --arg j "$job" '.grouped.Tasks[]? | select(.id == $j) | .status')
-		case "$st" in done|error) break ;; esac
+		st=$(celery_state "$api" "$job" "$@")
+		case "$st" in SUCCESS|FAILURE) break ;; esac
 		sleep 0.2
 	done
-	echo "$st"
+	[ "$st" = SUCCESS ] || { echo "orchestrator $st"; return; }
+	for _ in $(seq 1 150); do
+		new=$(curl -s "$@" "$api/tasks/type/upgrade?limit=1000" | jq -r '.grouped.Tasks[]?.id' | sort | comm -13 $T/before - | grep -vx "$job")
+		n=0 st=done
+		for id in $new; do
+			n=$((n + 1))
+			case "$(celery_state "$api" "$id" "$@")" in
+				SUCCESS) ;;
+				FAILURE) echo error; return ;;
+				*) st=running ;;
+			esac
+		done
+		[ "$st" = done ] && [ "$n" -ge "$want" ] && { echo done; return; }
+		sleep 0.2
+	done
+	echo "$st ($n of $want jobs seen)"
 }
 
 JOB1=$(migrate $A2 $T/plan.json "${AUTH82[@]}")
@@ -237,7 +258,18 @@ sleep 1
 check "without a worker the job waits in Redis" 1 "$(redis-cli -p "$R2_PORT" llen celery)"
 check "without a worker nothing ran" '[]' "$(curl -s $A2/standin/migrations | jq -c .runs)"
 start worker082 "${COMMON[@]}" STANDIN_VERSION=0.8.2 REDIS_HOST="redis://127.0.0.1:$R2_PORT" -- "$BIN" worker
+check "before the worker, Celery says PENDING" PENDING "$(celery_state $A2 "$JOB1" "${AUTH82[@]}")"
+check "the task status needs a bearer token" 401 "$(curl -s -o /dev/null -w '%{http_code}' $A2/import/task/$JOB1/status)"
 check "the worker finishes the staging migration" done "$(wait_task $A2 "$JOB1" "${AUTH82[@]}")"
+check "an unknown task is PENDING with no progress" "PENDING null" \
+	"$(curl -s "${AUTH82[@]}" $A2/import/task/no-such-task/status | jq -r '"\(.status) \(.progress)"')"
+check "task documents are written once: PROGRESS, 0" '["PROGRESS"] [0]' \
+	"$(curl -s "${AUTH82[@]}" "$A2/tasks/type/upgrade?limit=1000" | jq -c '[.grouped.Tasks[].status] | unique' ) $(curl -s "${AUTH82[@]}" "$A2/tasks/type/upgrade?limit=1000" | jq -c '[.grouped.Tasks[].progress] | unique')"
+check "the orchestrator's document carries its Celery id as task_id" "$JOB1" \
+	"$(curl -s "${AUTH82[@]}" "$A2/tasks/type/upgrade?limit=1000" | jq -r --arg j "$JOB1" '.grouped.Tasks[] | select(.id == $j) | .task_id')"
+check "the task list takes a limit" 2 "$(curl -s "${AUTH82[@]}" "$A2/tasks/type/upgrade?limit=2" | jq '.grouped.Tasks | length')"
+check "the task list is newest first" true \
+	"$(curl -s "${AUTH82[@]}" "$A2/tasks/type/upgrade?limit=1000" | jq '[.grouped.Tasks[].timestamp] | . == (sort | reverse)')"
 # events and profiles go to one quarter index computed as the 0.8.2 worker does: (3 % 4) + 1
 check "staging events copied exactly (by alias)" 7 "$(count ffe49.tracardi-event)"
 check "events land in the worker's quarter index" 7 "$(count 0820.ffe49.tracardi-event-2024-q4)"

@@ -1,5 +1,6 @@
 /* worker.c - the update-worker stand-in: takes migration jobs from Redis and copies the data */
 #include "api.h"
+#include "celery.h"
 #include "redis.h"
 
 #include <stdio.h>
@@ -14,7 +15,8 @@ struct run {
 	struct es_conn es;
 	const char *task_index;
 	const char *job_id;
-	json_t *orchestrator;
+	int v09;                /* tasks are MySQL rows (pending, running, finished, error) */
+	struct redis *celery;   /* 0.8.x: Celery's result backend, or NULL when Redis is gone */
 };
 
 static void save_task(struct run *run, json_t *task)
@@ -22,25 +24,70 @@ static void save_task(struct run *run, json_t *task)
 	long st;
 	char *path = xasprintf("/%s/_doc/%s", run->task_index, json_string_value(json_object_get(task, "id")));
 	json_decref(es_call(&run->es, "PUT", path, task, &st));
+	/* 0.8.x add_task logs a failed write at INFO and carries on; so does the stand-in */
 	if (st != 200 && st != 201)
-		logmsg("error: task '%s' not saved (HTTP %ld)", json_string_value(json_object_get(task, "id")), st);
+		logmsg("could not add task with ID %s (HTTP %ld)", json_string_value(json_object_get(task, "id")), st);
 	free(path);
 }
 
+/*
+ * A task's record as the release writes it when the job starts. 0.8.x (tracardi
+ * worker/misc/add_task.py): status "PROGRESS", progress 0, id == task_id == the job's Celery
+ * id, written once and never updated. 0.9 (worker/misc/task_progress.py task_create): a
+ * MySQL row, status "pending", id == task_id (a uuid4), with a message column.
+ */
 static json_t *new_task(struct run *run, const char *id, const char *name, json_t *params)
 {
 	char ts[32];
 	iso_time(ts, sizeof ts);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:O, s:s}", "id", id, "name", name, "timestamp", ts,
-			 "status", "running", "type", "upgrade", "progress", 0.0, "event_type", "missing",
-			 "params", params, "task_id", run->job_id);
+	json_t *t = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:O, s:s}", "id", id, "name", name, "timestamp", ts,
+			      "status", run->v09 ? "pending" : "PROGRESS", "type", "upgrade", "progress", 0.0,
+			      "params", params ? params : json_null(), "task_id", id);
+	if (run->v09)
+		json_object_set_new(t, "message", json_null());
+	else
+		json_object_set_new(t, "event_type", json_string("missing"));
+	save_task(run, t);
+	return t;
 }
 
-static void set_progress(struct run *run, json_t *task, const char *status, double progress)
+/* 0.9 only: task_progress / task_finish / task_status update the row's columns. */
+static void set_row(struct run *run, json_t *task, const char *status, double progress, const char *message)
 {
+	if (!run->v09)
+		return;
 	json_object_set_new(task, "status", json_string(status));
-	json_object_set_new(task, "progress", json_real(progress));
+	if (progress >= 0)
+		json_object_set_new(task, "progress", json_real(progress));
+	if (message)
+		json_object_set_new(task, "message", json_string(message));
 	save_task(run, task);
+}
+
+/* 0.8.x only: Celery's state of a job (worker/misc/update_progress.py: PROGRESS with
+ * {"current","total"}; SUCCESS with the function's None; FAILURE with the exception). */
+static void set_celery(struct run *run, const char *id, const char *status, long current, long total)
+{
+	if (run->v09 || !run->celery)
+		return;
+	json_t *res = NULL;
+	if (strcmp(status, "PROGRESS") == 0)
+		res = json_pack("{s:I, s:I}", "current", (json_int_t)current, "total", (json_int_t)total);
+	else if (strcmp(status, "FAILURE") == 0)
+		res = json_pack("{s:s, s:[s], s:s}", "exc_type", "MigrationError", "exc_message",
+				"Index could not be moved", "exc_module", "tracardi.worker.domain.migration_error");
+	if (celery_meta_set(run->celery, id, status, res) < 0)
+		logmsg("error: could not store the state of task %s in redis", id);
+	json_decref(res);
+}
+
+/* Progress of one copy, the way the release reports it. */
+static void progress(struct run *run, json_t *task, long done, long total)
+{
+	if (run->v09)
+		set_row(run, task, "running", total > 0 ? 100.0 * (double)done / (double)total : 0, NULL);
+	else
+		set_celery(run, json_string_value(json_object_get(task, "id")), "PROGRESS", done, total);
 }
 
 static long count_docs(struct run *run, const char *index)
@@ -106,7 +153,7 @@ static int copy_reindex(struct run *run, json_t *task, const char *from, const c
 			break;
 		}
 		if (total > 0)
-			set_progress(run, task, "running", 100.0 * (double)done / (double)total);
+			progress(run, task, done, total);
 		json_decref(t);
 		sleep_ms_interruptible(POLL_MS);
 	}
@@ -161,7 +208,7 @@ static int copy_again(struct run *run, json_t *task, const char *from, const cha
 			}
 		}
 		buf_free(&nd);
-		set_progress(run, task, "running", 100.0 * (double)copied / (double)total);
+		progress(run, task, copied, total);
 	}
 	free(search);
 	return 0;
@@ -191,9 +238,87 @@ static int record_run(struct run *run, const struct naming *nm, json_t *job, lon
 	return st == 200 || st == 201 ? 0 : -1;
 }
 
-void migration_run(const struct naming *nm, json_t *job, const char *fault)
+/* Tables 0.9's copy_to_mysql has no class for: it logs a warning and returns, leaving the
+ * task pending for ever (tracardi 0.9.0-dev migration_workers/copy_to_mysql.py class_mapping). */
+static int unmapped_table(const char *table)
+{
+	static const char *const missing[] = { "segment", "live-segment", "events-tags", NULL };
+	for (size_t i = 0; table && missing[i]; i++)
+		if (strcmp(table, missing[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* One schema of the plan, as its run_migration_worker job does it. */
+static void run_schema(struct run *run, const struct naming *nm, json_t *schema, const char *tid, int prod,
+		       long run_no, int fail, int shorten, int bad_record)
+{
+	json_t *copy = json_object_get(schema, "copy_index");
+	const char *from = json_string_value(json_object_get(copy, "from_index"));
+	const char *to_plan = json_string_value(json_object_get(copy, "to_index"));
+	const char *worker = json_string_value(json_object_get(schema, "worker"));
+	int sql = worker && strcmp(worker, "copy_to_mysql") == 0;
+	const char *table = json_string_value(json_dotted(schema, "params.mysql"));
+	char *name = sql ? xasprintf("Migration of \"%s\" to mysql table \"%s\"", from ? from : "?", table ? table : "?")
+			 : xasprintf("Migration of \"%s\"", from ? from : "?");
+	json_t *task = new_task(run, tid, name, schema);
+	free(name);
+	if (sql && unmapped_table(table)) {
+		logmsg("could not find class %s. Data not migrated.", table);
+		json_decref(task);
+		return;
+	}
+	if (fail) {
+		logmsg("migration %s fails at '%s' (fault switch)", run->job_id, from ? from : "?");
+		set_row(run, task, "error", -1, "Index could not be moved due to an error (fault switch)");
+		set_celery(run, tid, "FAILURE", 0, 0);
+		json_decref(task);
+		return;
+	}
+	char *to;
+	if (sql)
+		to = mysql_table_index(nm, table, prod);
+	else if (worker && strcmp(worker, "reindex_to_one_index") == 0)
+		to = one_index_target(nm, to_plan);
+	else
+		to = xstrdup(to_plan ? to_plan : "");
+	long total = from ? count_docs(run, from) : -1;
+	long max_docs = (shorten || (sql && bad_record)) && total > 0 ? total - 1 : -1;
+	int rc;
+	if (total < 0)
+		rc = -1;
+	else if (total == 0)
+		rc = 0;
+	else if (sql)
+		rc = copy_again(run, task, from, to, max_docs, run_no == 1);
+	else if (run_no == 1)
+		rc = copy_reindex(run, task, from, to, max_docs);
+	else
+		rc = copy_again(run, task, from, to, max_docs, 0);
+	if (rc == 0 && sql && bad_record && total > 0) {
+		/* copy_to_mysql: a record that does not convert marks the row error with its message,
+		 * the loop goes on, the next record sets running again, and the end sets finished. */
+		set_row(run, task, "error", -1, "1 validation error for Task (fault switch: one record not copied)");
+		if (total > 1)
+			set_row(run, task, "running", 0, NULL);
+	}
+	logmsg("copied '%s' -> '%s': %s", from ? from : "?", to, rc == 0 ? "done" : "failed");
+	if (rc == 0) {
+		set_row(run, task, "finished", 100.0, NULL);
+		set_celery(run, tid, "PROGRESS", 100, 100);
+		set_celery(run, tid, "SUCCESS", 0, 0);
+	} else {
+		set_row(run, task, "error", -1, "Index could not be moved");
+		set_celery(run, tid, "FAILURE", 0, 0);
+	}
+	json_decref(task);
+	free(to);
+}
+
+void migration_run(const struct naming *nm, json_t *job, const char *fault, struct redis *celery)
 {
 	struct run run;
+	memset(&run, 0, sizeof run);
 	const char *elastic = json_string_value(json_object_get(job, "elastic"));
 	if (elastic)
 		es_conn_from_url(&run.es, elastic);
@@ -201,9 +326,12 @@ void migration_run(const struct naming *nm, json_t *job, const char *fault)
 		es_conn_from_env(&run.es);
 	run.task_index = json_string_value(json_object_get(job, "task_index"));
 	run.job_id = json_string_value(json_object_get(job, "id"));
+	run.v09 = nm->rel->v09;
+	run.celery = celery;
 	int prod = strcmp(json_string_value(json_object_get(job, "context")), "production") == 0;
 	int fail = fault && strcmp(fault, "migration-fail") == 0;
 	int shorten = fault && strcmp(fault, "migration-short") == 0;
+	int bad_record = fault && strcmp(fault, "migration-bad-record") == 0;
 	json_t *schemas = json_object_get(job, "schemas");
 	size_t n = json_array_size(schemas);
 	long run_no;
@@ -215,61 +343,32 @@ void migration_run(const struct naming *nm, json_t *job, const char *fault)
 	record_run(&run, nm, job, &run_no);
 	logmsg("migration %s from %s (%s), run %ld, %zu schemas", run.job_id,
 	       json_string_value(json_object_get(job, "from_version")), prod ? "production" : "staging", run_no, n);
-	json_t *params = json_pack("{s:O, s:O, s:I}", "from_version", json_object_get(job, "from_version"),
-				   "context", json_object_get(job, "context"), "schemas", (json_int_t)n);
-	run.orchestrator = new_task(&run, run.job_id, "Migration plan orchestrator", params);
-	json_decref(params);
-	save_task(&run, run.orchestrator);
-
-	size_t i;
-	json_t *schema;
-	json_array_foreach(schemas, i, schema) {
-		json_t *copy = json_object_get(schema, "copy_index");
-		const char *from = json_string_value(json_object_get(copy, "from_index"));
-		const char *to_plan = json_string_value(json_object_get(copy, "to_index"));
-		const char *worker = json_string_value(json_object_get(schema, "worker"));
-		char tid[37];
-		random_uuid(tid);
-		char *name = xasprintf("Migration of \"%s\"", from ? from : "?");
-		json_t *task = new_task(&run, tid, name, schema);
-		free(name);
-		save_task(&run, task);
-		if (fail && i >= n / 2) {
-			logmsg("migration %s fails half-way (fault switch), at '%s'", run.job_id, from);
-			set_progress(&run, task, "error", 0.0);
-			set_progress(&run, run.orchestrator, "error", 100.0 * (double)i / (double)n);
-			json_decref(task);
-			json_decref(run.orchestrator);
-			return;
-		}
-		char *to;
-		if (worker && strcmp(worker, "copy_to_mysql") == 0)
-			to = mysql_table_index(nm, json_string_value(json_dotted(schema, "params.mysql")), prod);
-		else if (worker && strcmp(worker, "reindex_to_one_index") == 0)
-			to = one_index_target(nm, to_plan);
-		else
-			to = xstrdup(to_plan ? to_plan : "");
-		long total = from ? count_docs(&run, from) : -1;
-		long max_docs = shorten && total > 0 ? total - 1 : -1;
-		int rc;
-		if (total < 0)
-			rc = -1;
-		else if (total == 0)
-			rc = 0;
-		else if (worker && strcmp(worker, "copy_to_mysql") == 0)
-			rc = copy_again(&run, task, from, to, max_docs, run_no == 1);
-		else if (run_no == 1)
-			rc = copy_reindex(&run, task, from, to, max_docs);
-		else
-			rc = copy_again(&run, task, from, to, max_docs, 0);
-		logmsg("copied '%s' -> '%s': %s", from, to, rc == 0 ? "done" : "failed");
-		set_progress(&run, task, rc == 0 ? "done" : "error", rc == 0 ? 100.0 : 0.0);
-		json_decref(task);
-		free(to);
-		set_progress(&run, run.orchestrator, "running", 100.0 * (double)(i + 1) / (double)n);
+	/* 0.8.x: the orchestrator is the Celery job POST /migration answered; 0.9: a new uuid row. */
+	char orch_id[37];
+	if (run.v09)
+		random_uuid(orch_id);
+	else
+		snprintf(orch_id, sizeof orch_id, "%s", run.job_id);
+	set_celery(&run, orch_id, "PROGRESS", 0, (long)n);
+	json_t *orch = new_task(&run, orch_id, "Migration plan orchestrator", NULL);
+	/* 0.8.x: the orchestrator only enqueues one job per schema and ends SUCCESS at once
+	 * (tracardi worker/celery_worker.py migrate_data); each job then runs on its own. */
+	char (*ids)[37] = xcalloc(n ? n : 1, sizeof *ids);
+	for (size_t i = 0; i < n; i++) {
+		random_uuid(ids[i]);
+		set_celery(&run, orch_id, "PROGRESS", (long)i + 1, (long)n);
 	}
-	set_progress(&run, run.orchestrator, "done", 100.0);
-	json_decref(run.orchestrator);
+	set_celery(&run, orch_id, "SUCCESS", 0, 0);
+	for (size_t i = 0; i < n && !g_stop; i++) {
+		/* migration-fail: one schema half-way fails; the others still run, as separate jobs do */
+		run_schema(&run, nm, json_array_get(schemas, i), ids[i], prod, run_no, fail && i == n / 2, shorten,
+			   bad_record);
+		/* 0.9: progress is int(done / total): 0 until the last schema, then 1 */
+		set_row(&run, orch, "running", (double)((i + 1) / n), NULL);
+	}
+	set_row(&run, orch, "finished", 100.0, NULL);
+	json_decref(orch);
+	free(ids);
 	logmsg("migration %s finished", run.job_id);
 }
 
@@ -322,7 +421,7 @@ int worker_main(void)
 				       json_string_value(json_object_get(job, "id")),
 				       json_string_value(json_object_get(job, "release")), db ? db : "?", nm.prefix);
 			} else {
-				migration_run(&nm, job, fault);
+				migration_run(&nm, job, fault, &r);
 			}
 			json_decref(job);
 		}
