@@ -450,7 +450,7 @@ build_images() {
         standin_image tracardi/tracardi-gui "$v" gui 80 "$v"
     done
     for v in $WORKER_VERSIONS; do standin_image tracardi/update-worker "$v" worker 80 "$v"; done
-    for v in $APM_VERSIONS; do standin_image tracardi/apm "$v" idle 80 "$v"; done
+    for v in $APM_VERSIONS; do standin_image tracardi/apm "$v" apm 80 "$v"; done
 
     # A whole release per fault, so tracup can be pointed at the prefix
     # 127.0.0.1:5000/faulty/<fault>; only the part the fault is about misbehaves.
@@ -468,7 +468,7 @@ build_images() {
                 standin_image "faulty/$f/tracardi/update-worker" "$v" worker 80 "$v" "$worker_fault" ;;
             esac
             case " $APM_VERSIONS " in *" $v "*)
-                standin_image "faulty/$f/tracardi/apm" "$v" idle 80 "$v" ;;
+                standin_image "faulty/$f/tracardi/apm" "$v" apm 80 "$v" ;;
             esac
         done
     done

@@ -23,6 +23,7 @@ static const struct mode modes[] = {
 	{ "worker", worker_main },
 	{ "gui", gui_main },
 	{ "idle", idle_main },
+	{ "apm", apm_main },
 	{ "tcp-sink", tcp_sink_main },
 };
 
@@ -45,7 +46,7 @@ static void *crash_timer(void *arg)
 
 static int usage(void)
 {
-	fputs("usage: tracup-standin es|api|worker|gui|idle|tcp-sink\n"
+	fputs("usage: tracup-standin es|api|worker|gui|idle|apm|tcp-sink\n"
 	      "see tests/standins/README.md for the environment each mode reads\n", stderr);
 	return 2;
 }

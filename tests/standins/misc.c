@@ -51,6 +51,29 @@ int idle_main(void)
 	return 0;
 }
 
+/*
+ * tracardi/apm (Tracardi/apm app/config.py, main.py): MODE defaults to "job", which runs one
+ * profile-merging pass and exits; any other MODE loops, sleeping PAUSE seconds (default 60)
+ * between passes. The official 0.8.2.1 compose sets MODE=worker and PAUSE=15.
+ */
+int apm_main(void)
+{
+	const char *mode = env_or("MODE", "job");
+	long pause = strtol(env_or("PAUSE", "60"), NULL, 10);
+	if (pause <= 0 || pause > 86400)
+		pause = 60;
+	logmsg("apm %s, mode %s", env_or("STANDIN_VERSION", "?"), mode);
+	if (strcmp(mode, "job") == 0) {
+		logmsg("one merging pass done; exiting (MODE=job)");
+		return 0;
+	}
+	while (!g_stop) {
+		logmsg("merging pass done; next in %ld s", pause);
+		sleep_ms_interruptible(pause * 1000);
+	}
+	return 0;
+}
+
 static void *sink_conn(void *arg)
 {
 	int fd = (int)(long)arg;

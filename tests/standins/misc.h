@@ -4,6 +4,7 @@
 
 int gui_main(void);
 int idle_main(void);
+int apm_main(void);
 int tcp_sink_main(void);
 
 #endif
