@@ -253,7 +253,7 @@ static void print_stack_human(FILE *f, const struct stack *s, json_t *sj)
 
     /* Containers in role order: the release first, then what it stands on. */
     static const enum stack_role order[] = {ROLE_API, ROLE_GUI, ROLE_WORKER, ROLE_REDIS, ROLE_ELASTIC,
-                                            ROLE_MYSQL, ROLE_EDGE, ROLE_OTHER};
+                                            ROLE_MYSQL, ROLE_EDGE, ROLE_UNSUPPORTED, ROLE_OTHER};
     int name_w = 9;
     for (size_t i = 0; i < s->n; i++)
         if ((int)strlen(s->c[i].name) > name_w)

@@ -26,9 +26,33 @@ const char *stack_role_name(enum stack_role r)
     case ROLE_ELASTIC: return "elasticsearch";
     case ROLE_MYSQL: return "mysql";
     case ROLE_EDGE: return "edge";
+    case ROLE_UNSUPPORTED: return "unsupported";
     case ROLE_OTHER: break;
     }
     return "other";
+}
+
+/* Tracardi images tracup knows of and cannot upgrade yet. Sources: Tracardi/documentation
+ * qa/what_dockers_are_used_by_tracardi.md (1.0.x), Tracardi/argocd values (1.0.x, 1.1.x),
+ * tracardi-api com-docker-compose.yaml (0.8.0, 0.8.1), tracardi build-worker.sh (0.8.0). */
+static const struct {
+    const char *path, *what;
+} unsupported[] = {
+    {"tracardi/com-tracardi-api", "the commercial api"},
+    {"tracardi/background-worker", "the commercial background worker"},
+    {"tracardi/tms", "the commercial tenant management service"},
+    {"tracardi/tms-gui", "the commercial tenant management gui"},
+    {"tracardi/com-bridge-queue", "the commercial queue bridge"},
+    {"tracardi/init", "the commercial installation job"},
+    {"tracardi/worker", "0.8.0's migration and import worker"},
+};
+
+const char *tracardi_unsupported_what(const char *path)
+{
+    for (size_t i = 0; path && i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+        if (strcmp(unsupported[i].path, path) == 0)
+            return unsupported[i].what;
+    return NULL;
 }
 
 const struct tracardi_image *tracardi_image_by_key(const char *key)
@@ -91,42 +115,57 @@ char *tracardi_image_ref(const char *prefix, const char *path, const char *tag)
     return xasprintf("%s/%s:%s", prefix, path, tag);
 }
 
-enum stack_role tracardi_image_role(const char *image, const char *prefix, const char **key)
+/* The repository path under prefix (borrowed from r), or NULL when r is not under it. */
+static const char *path_under(const struct image_ref *r, const char *prefix)
 {
-    if (key)
-        *key = NULL;
-    struct image_ref r;
-    struct tu_err e;
-    if (!image || !prefix || image_ref_parse(image, &r, &e) < 0)
-        return ROLE_OTHER;
     /* The prefix is HOST[:PORT][/PATH]: compare host and path separately, since a
      * one-part Docker Hub path would otherwise be normalised to "library/…". */
     const char *slash = strchr(prefix, '/');
     size_t host_len = slash ? (size_t)(slash - prefix) : strlen(prefix);
     const char *ppath = slash ? slash + 1 : "";
-    int host_ok = (strlen(r.domain) == host_len && strncmp(r.domain, prefix, host_len) == 0) ||
-                  (strcmp(r.domain, DOCKER_HUB_DOMAIN) == 0 && host_len == 15 &&
+    int host_ok = (strlen(r->domain) == host_len && strncmp(r->domain, prefix, host_len) == 0) ||
+                  (strcmp(r->domain, DOCKER_HUB_DOMAIN) == 0 && host_len == 15 &&
                    strncmp(prefix, "index.docker.io", 15) == 0);
-    enum stack_role role = ROLE_OTHER;
     size_t pl = strlen(ppath);
-    const char *rest = NULL;
-    if (host_ok) {
-        if (pl == 0)
-            rest = r.path;
-        else if (strncmp(r.path, ppath, pl) == 0 && r.path[pl] == '/')
-            rest = r.path + pl + 1;
-    }
-    if (rest && strncmp(rest, "tracardi/", 9) == 0 && rest[9] && !strchr(rest + 9, '/')) {
-        role = ROLE_WORKER;
-        for (size_t i = 0; i < tracardi_images_count; i++) {
-            if (strcmp(tracardi_images[i].path, rest) == 0) {
-                role = tracardi_images[i].role;
-                if (key)
-                    *key = tracardi_images[i].key;
-            }
+    if (!host_ok)
+        return NULL;
+    if (pl == 0)
+        return r->path;
+    if (strncmp(r->path, ppath, pl) == 0 && r->path[pl] == '/')
+        return r->path + pl + 1;
+    return NULL;
+}
+
+char *tracardi_image_path(const char *image, const char *prefix)
+{
+    struct image_ref r;
+    struct tu_err e;
+    if (!image || !prefix || image_ref_parse(image, &r, &e) < 0)
+        return NULL;
+    const char *rest = path_under(&r, prefix);
+    char *out = rest && strncmp(rest, "tracardi/", 9) == 0 && rest[9] && !strchr(rest + 9, '/') ? xstrdup(rest) : NULL;
+    image_ref_free(&r);
+    return out;
+}
+
+enum stack_role tracardi_image_role(const char *image, const char *prefix, const char **key)
+{
+    if (key)
+        *key = NULL;
+    char *rest = tracardi_image_path(image, prefix);
+    if (!rest)
+        return ROLE_OTHER;
+    /* Every Tracardi image tracup has no entry for is one it cannot upgrade: never taken
+     * for a worker it would copy without knowing what it does. */
+    enum stack_role role = ROLE_UNSUPPORTED;
+    for (size_t i = 0; i < tracardi_images_count; i++) {
+        if (strcmp(tracardi_images[i].path, rest) == 0) {
+            role = tracardi_images[i].role;
+            if (key)
+                *key = tracardi_images[i].key;
         }
     }
-    image_ref_free(&r);
+    free(rest);
     return role;
 }
 

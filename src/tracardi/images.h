@@ -16,6 +16,7 @@ enum stack_role {
     ROLE_ELASTIC,
     ROLE_MYSQL,
     ROLE_EDGE,
+    ROLE_UNSUPPORTED, /* a Tracardi image tracup cannot upgrade (commercial parts, unknown ones) */
 };
 
 struct tracardi_image {
@@ -42,6 +43,11 @@ char *tracardi_image_ref(const char *prefix, const char *path, const char *tag);
  * "<prefix>/tracardi/<name>", ROLE_OTHER otherwise. Sets *key to the table
  * entry's key or NULL (a Tracardi image tracup has no entry for). */
 enum stack_role tracardi_image_role(const char *image, const char *prefix, const char **key);
+/* What a Tracardi image tracup cannot upgrade is, for a refusal ("the commercial api", …);
+ * NULL for an image it has no note of. path is "tracardi/<name>". */
+const char *tracardi_unsupported_what(const char *path);
+/* The "tracardi/<name>" path of an image under prefix (the caller frees), or NULL. */
+char *tracardi_image_path(const char *image, const char *prefix);
 /* Role from a non-Tracardi image or compose service name (redis, elasticsearch, …). */
 enum stack_role infra_role_guess(const char *image, const char *service);
 

@@ -446,6 +446,36 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     for (size_t i = 0; i < p->nhops; i++)
         p->hops[i].hop = hops[i];
 
+    /* Parts tracup cannot upgrade: refused by name, never copied as if they were workers. */
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if (c->role != ROLE_UNSUPPORTED || !c->state || strcmp(c->state, "running") != 0)
+            continue;
+        char *path = tracardi_image_path(c->image, u->prefix);
+        const char *what = tracardi_unsupported_what(path);
+        refuse(p, "the stack runs '%s' (%s, %s), which tracup cannot upgrade yet: it would be left on the old "
+                  "release", c->name, path ? path : c->image, what ? what : "a Tracardi image tracup does not know");
+        free(path);
+    }
+    /* A second api of the release (0.8.0's tracardi-api-prod with PRODUCTION=yes, a
+     * commercial public api): one green api would leave it serving the old release. */
+    size_t apis = 0;
+    char api_names[300] = "";
+    for (size_t i = 0; i < u->stack->n; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if (c->role != ROLE_API || !c->state || strcmp(c->state, "running") != 0 || !c->image_id ||
+            !u->api->image_id || strcmp(c->image_id, u->api->image_id) != 0)
+            continue;
+        apis++;
+        size_t l = strlen(api_names);
+        snprintf(api_names + l, sizeof(api_names) - l, "%s'%s'%s", l ? ", " : "", c->name,
+                 stack_env(c, "PRODUCTION") && strcmp(stack_env(c, "PRODUCTION"), "yes") == 0 ? " (PRODUCTION=yes)"
+                                                                                              : "");
+    }
+    if (apis > 1)
+        refuse(p, "the stack runs %zu apis of this release (%s): tracup upgrades a stack with one api yet, and "
+                  "would leave the others on the old release", apis, api_names);
+
     const char *tenant = stack_env(u->api, "TENANT_NAME");
     if (!tenant)
         tenant = stack_env(u->api, "INSTANCE_PREFIX");

@@ -320,7 +320,10 @@ static void test_image_role_under_local_registry(void **state)
     role_is("127.0.0.1:5000/tracardi/update-worker:0.8.2", p, ROLE_WORKER, "update-worker");
     role_is("127.0.0.1:5000/tracardi/apm:0.8.2", p, ROLE_WORKER, "apm");
     /* A Tracardi image tracup has no entry for: a worker without a key. */
-    role_is("127.0.0.1:5000/tracardi/some-worker:0.8.2", p, ROLE_WORKER, NULL);
+    /* A Tracardi image without an entry is one tracup cannot upgrade, never a worker. */
+    role_is("127.0.0.1:5000/tracardi/some-worker:0.8.2", p, ROLE_UNSUPPORTED, NULL);
+    role_is("127.0.0.1:5000/tracardi/com-tracardi-api:0.8.2.1", p, ROLE_UNSUPPORTED, NULL);
+    role_is("127.0.0.1:5000/tracardi/background-worker:1.0.0", p, ROLE_UNSUPPORTED, NULL);
     /* Look-alikes that are not Tracardi's. */
     role_is("evil/tracardi-api:0.8.2", p, ROLE_OTHER, NULL);
     role_is("tracardi/tracardi-api:0.8.2", p, ROLE_OTHER, NULL);  /* Docker Hub, not the prefix */
@@ -401,6 +404,22 @@ static void test_infra_role_guess(void **state)
     assert_int_equal(infra_role_guess(NULL, "unknown"), ROLE_OTHER);
 }
 
+static void test_unsupported_images(void **state)
+{
+    (void)state;
+    char *path = tracardi_image_path("127.0.0.1:5000/tracardi/com-tracardi-api:0.8.2.1", "127.0.0.1:5000");
+    assert_string_equal(path, "tracardi/com-tracardi-api");
+    assert_string_equal(tracardi_unsupported_what(path), "the commercial api");
+    free(path);
+    path = tracardi_image_path("docker.io/tracardi/tms:1.0.0", "docker.io");
+    assert_string_equal(tracardi_unsupported_what(path), "the commercial tenant management service");
+    free(path);
+    assert_null(tracardi_unsupported_what("tracardi/some-worker"));
+    assert_null(tracardi_unsupported_what(NULL));
+    assert_null(tracardi_image_path("127.0.0.1:5000/other/tracardi-api:1", "127.0.0.1:5000"));
+    assert_null(tracardi_image_path("127.0.0.1:5000/tracardi/a/b:1", "127.0.0.1:5000"));
+}
+
 static void test_image_table(void **state)
 {
     (void)state;
@@ -441,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_image_role_under_prefix_path),
         cmocka_unit_test(test_image_role_under_docker_hub),
         cmocka_unit_test(test_infra_role_guess),
+        cmocka_unit_test(test_unsupported_images),
         cmocka_unit_test(test_image_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
