@@ -53,7 +53,7 @@ fault_pattern() {
   case "$1" in
     unhealthy) echo 'smoke' ;;
     crash) echo 'restart|exit' ;;
-    migration-fail) echo 'task .*failed' ;;
+    migration-fail) echo "task 'Migration of .*' ended FAILURE" ;;
     migration-short) echo 'documents are missing' ;;
   esac
 }

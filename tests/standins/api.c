@@ -148,17 +148,25 @@ json_t *api_auth(struct api_ctx *api, const struct http_req *req, struct http_re
 
 /* --- info and health ------------------------------------------------------------------ */
 
+static int is_080(const struct api_ctx *api)
+{
+	return strcmp(api->rel->version, "0.8.0") == 0;
+}
+
 static void details(struct api_ctx *api, struct http_resp *resp)
 {
 	pthread_mutex_lock(&api->lock);
 	json_t *upgrades = json_deep_copy(api->upgrades);
 	pthread_mutex_unlock(&api->lock);
-	json_t *out = json_pack("{s:s, s:s, s:o, s:b, s:{}, s:s}", "version", api->rel->version, "name", api->nm.tenant,
-				"upgrades", upgrades, "production", api->production_default, "config",
-				"db_version", api->rel->db_version);
+	json_t *out = json_pack("{s:s, s:s, s:o, s:b, s:{}}", "version", api->rel->version, "name", api->nm.tenant,
+				"upgrades", upgrades, "production", api->production_default, "config");
+	/* 0.8.0's Version has no db_version (tracardi 0.8.0 tracardi/domain/version.py) */
+	if (!is_080(api))
+		json_object_set_new(out, "db_version", json_string(api->rel->db_version));
 	if (api->rel->v09)
 		json_object_set_new(out, "mysql_version", json_integer(1));
-	json_object_set_new(out, "instance", json_string(api->instance_id));
+	if (!is_080(api))
+		json_object_set_new(out, "instance", json_string(api->instance_id));
 	if (api->rel->v082) {
 		int schema_ok, admin_ok;
 		api_install_status(api, &schema_ok, &admin_ok);
@@ -173,14 +181,18 @@ static void details(struct api_ctx *api, struct http_resp *resp)
 
 /* --- login ---------------------------------------------------------------------------- */
 
+/*
+ * tracardi-api app/api/user_endpoint.py: 0.8.0 answers 400 {"detail": reason}; 0.8.1 has the
+ * try/except commented out, and main.py's middleware turns the exception into 500 {"detail":
+ * reason}; 0.8.2 answers 400 "Redis authentication error: …", 0.9 "Authentication error: …".
+ */
 static void login_failed(struct api_ctx *api, struct http_resp *resp, const char *why)
 {
 	logmsg("login refused: %s", why);
-	if (api->rel->v082)
-		api_detail(resp, 400, why);
-	else
-		/* before 0.8.2 the login error escaped as an unhandled exception */
-		resp_text(resp, 500, "text/plain; charset=utf-8", "Internal Server Error");
+	char *detail = api->rel->v09 ? xasprintf("Authentication error: %s", why)
+		       : api->rel->v082 ? xasprintf("Redis authentication error: %s", why) : xstrdup(why);
+	api_detail(resp, !api->rel->v082 && !is_080(api) ? 500 : 400, detail);
+	free(detail);
 }
 
 static void token(struct api_ctx *api, const struct http_req *req, struct http_resp *resp)
@@ -212,7 +224,7 @@ static void token(struct api_ctx *api, const struct http_req *req, struct http_r
 	if (st != 200) {
 		login_failed(api, resp, "Login failed: the system is not installed or storage is unreachable.");
 	} else if (!user || !stored || strcmp(stored, hash) != 0) {
-		login_failed(api, resp, "Login failed: incorrect username or password.");
+		login_failed(api, resp, "Incorrect username or password.");
 	} else if (json_is_true(json_object_get(user, "disabled"))) {
 		login_failed(api, resp, "Login failed: this account is disabled.");
 	} else {
@@ -526,8 +538,12 @@ static void api_handle(const struct http_req *req, struct http_resp *resp, void 
 	case RT_INSTALL_GET: {
 		int schema_ok, admin_ok;
 		api_install_status(api, &schema_ok, &admin_ok);
-		resp_json(resp, 200, json_pack("{s:b, s:b, s:b, s:n}", "schema_ok", schema_ok, "admin_ok", admin_ok,
-					       "form_ok", 1, "warning"));
+		/* 0.8.0 answers only these two (tracardi-api 0.8.0 app/api/install_endpoint.py) */
+		if (is_080(api))
+			resp_json(resp, 200, json_pack("{s:b, s:b}", "schema_ok", schema_ok, "admin_ok", admin_ok));
+		else
+			resp_json(resp, 200, json_pack("{s:b, s:b, s:b, s:n}", "schema_ok", schema_ok, "admin_ok",
+						       admin_ok, "form_ok", 1, "warning"));
 		break;
 	}
 	case RT_INSTALL_POST:

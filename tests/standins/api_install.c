@@ -81,7 +81,7 @@ static json_t *create_schema(struct api_ctx *api, int prod, long replicas, long 
 		char *alias = idx_alias_name(&api->nm, d, prod);
 		json_t *meta = json_pack("{s:{s:s, s:s}, s:s}", "_meta", "version", api->nm.prefix, "name", api->nm.tenant,
 					 "dynamic", "true");
-		json_t *settings = json_pack("{s:i, s:i}", "number_of_shards", (int)(d->kind == IK_MULTI ? shards : conf_shards),
+		json_t *settings = json_pack("{s:i, s:i}", "number_of_shards", (int)(idx_data_shards(api->rel, d->name) ? shards : conf_shards),
 					     "number_of_replicas", (int)replicas);
 		if (d->kind == IK_MULTI) {
 			char *tname = idx_template_name(&api->nm, d, prod);

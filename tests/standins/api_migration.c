@@ -58,7 +58,7 @@ static json_t *schema_json(const struct api_ctx *api, const char *id, const char
 	json_t *copy = json_pack("{s:s, s:s, s:b, s:b, s:n}", "from_index", from, "to_index", to, "multi", e->multi,
 				 "production", production_flag, "script");
 	if (api->rel->v09)
-		json_object_set_new(copy, "static", json_false());
+		json_object_set_new(copy, "static", json_boolean(e->is_static));
 	json_t *params = json_object();
 	if (strcmp(e->worker, "reindex_to_one_index") == 0) {
 		json_object_set_new(params, "partitioning", json_string(e->param));
@@ -113,7 +113,9 @@ static json_t *build_plan(struct api_ctx *api, const struct migration_def *mig, 
 				free(base);
 				continue;
 			}
-			char *from = xasprintf("%s%s.%s.%s", ctx, mig->from_db, from_tenant, e->from);
+			/* 0.9 (migration_manager.py _get_static_indices): "static-{version}.{tenant}.{index}",
+			 * the same in both contexts */
+			char *from = xasprintf("%s%s.%s.%s", e->is_static ? "static-" : ctx, mig->from_db, from_tenant, e->from);
 			if (!json_object_get(all, from)) {
 				logmsg("plan: no index '%s'; its migration is skipped", from);
 				free(from);

@@ -63,10 +63,11 @@ static const struct index_def idx_09x[] = {
 	M("tracardi-session", "quarter"), M("tracardi-profile", "quarter"), M("tracardi-field-update-log", "month"),
 };
 
-#define R(n) { n, n, 0, "reindex", NULL }
-#define RM(n) { n, n, 1, "reindex", NULL }
-#define R1(n, p) { n, n, 1, "reindex_to_one_index", p }
-#define SQL(n, t) { n, n, 0, "copy_to_mysql", t }
+#define R(n) { n, n, 0, "reindex", NULL, 0 }
+#define RM(n) { n, n, 1, "reindex", NULL, 0 }
+#define R1(n, p) { n, n, 1, "reindex_to_one_index", p, 0 }
+#define SQL(n, t) { n, n, 0, "copy_to_mysql", t, 0 }
+#define SQLS(n, t) { n, n, 0, "copy_to_mysql", t, 1 }
 
 /* Migration plans, in the order the release's plan files list them. */
 static const struct plan_entry plan_074_080[] = {
@@ -118,7 +119,7 @@ static const struct plan_entry plan_082x_0820[] = {
 };
 
 static const struct plan_entry plan_0820_09x[] = {
-	SQL("tracardi-bridge", "bridge"), SQL("tracardi-consent-type", "consent-type"),
+	SQLS("tracardi-bridge", "bridge"), SQL("tracardi-consent-type", "consent-type"),
 	SQL("tracardi-segment", "segment"), SQL("tracardi-identification-point", "identification-point"),
 	SQL("tracardi-events-tags", "events-tags"), SQL("tracardi-source", "event-source"),
 	SQL("tracardi-consent-data-compliance", "consent-data-compliance"),
@@ -148,6 +149,27 @@ static const struct release releases[] = {
 	{ "0.9.0", "09x", idx_09x, N(idx_09x), mig_09x, N(mig_09x), 1, 1, 1 },
 	{ "1.0.0", "09x", idx_09x, N(idx_09x), mig_09x, N(mig_09x), 1, 1, 1 },
 };
+
+/*
+ * The indices whose mapping asks for ELASTIC_INDEX_SHARDS (%%SHARDS%%); every other one asks
+ * for ELASTIC_CONF_INDEX_SHARDS (tracardi tracardi/service/setup/mappings/ files): event, log,
+ * session and profile, plus entity, console-log and dispatch-log from 0.8.2. user-log, item
+ * and field-update-log are partitioned but take the config shard count.
+ */
+int idx_data_shards(const struct release *rel, const char *name)
+{
+	static const char *const base[] = { "tracardi-event", "tracardi-log", "tracardi-session", "tracardi-profile",
+					    NULL };
+	static const char *const from082[] = { "tracardi-entity", "tracardi-console-log", "tracardi-dispatch-log",
+					       NULL };
+	for (size_t i = 0; base[i]; i++)
+		if (strcmp(name, base[i]) == 0)
+			return 1;
+	for (size_t i = 0; rel->v082 && from082[i]; i++)
+		if (strcmp(name, from082[i]) == 0)
+			return 1;
+	return 0;
+}
 
 const struct release *release_find(const char *version)
 {

@@ -18,6 +18,7 @@ struct plan_entry {
 	int multi;
 	const char *worker;      /* "reindex", "reindex_to_one_index" or "copy_to_mysql" */
 	const char *param;       /* partitioning for reindex_to_one_index, table for copy_to_mysql */
+	int is_static;           /* the source is a static- index (0.9's plan: "static": true) */
 };
 
 struct migration_def {
@@ -40,6 +41,8 @@ struct release {
 };
 
 const struct release *release_find(const char *version);
+/* True when the index takes ELASTIC_INDEX_SHARDS, false for ELASTIC_CONF_INDEX_SHARDS. */
+int idx_data_shards(const struct release *rel, const char *name);
 /* Comma-separated list of the releases played, for messages. */
 const char *release_names(void);
 

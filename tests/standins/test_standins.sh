@@ -164,6 +164,13 @@ check "production alias" "prod-0820.ffe49.tracardi-event-2024-3" "$(curl -s $ES/
 check "index template per context" "prod-0820.ffe49.tracardi-event-*-*" \
 	"$(curl -s $ES/_index_template/prod-template.0820.ffe49.tracardi-event | jq -r '.index_templates[0].index_template.index_patterns[0]')"
 check "GET /install after install" "true true" "$(curl -s $A2/install | jq -r '"\(.schema_ok) \(.admin_ok)"')"
+pri() { jq --arg re "$1" '[.[] | select(.index | test($re)) | .pri | tonumber] | add' $T/cat.json; }
+check "0.8.1 install opens 88 primary shards (4 data indices x 3 x 2 + 31 x 2 + 2 static)" 88 \
+	"$(pri '^(prod-|static-)?08x\.01506\.')"
+check "0.8.2 install opens 104 primary shards (7 x 3 x 2 + 30 x 2 + 2 static)" 104 \
+	"$(pri '^(prod-|static-)?0820\.ffe49\.')"
+check "0.8.2 user-log, item and field-update-log take the config shard count" "1 1 1" \
+	"$(jq -r '[.[] | select(.index | test("^0820\\.ffe49\\.tracardi-(user-log|item|field-update-log)-")) | .pri] | join(" ")' $T/cat.json)"
 check "installed{} in GET /" "true true true" "$(curl -s $A2/ | jq -r '"\(.installed.schema) \(.installed.users) \(.installed.form)"')"
 check "_cat/indices bytes=b gives plain numbers" yes \
 	"$(curl -s "$ES/_cat/indices?format=json&bytes=b" | jq -r 'if all(.[]; ."store.size" | test("^[0-9]+$")) then "yes" else "no" end')"
@@ -177,6 +184,9 @@ check "0.8.1 token issued" 40 "${#TOK81}"
 check "token answer shape" "bearer admin" "$(curl -s -XPOST $A2/user/token -d 'username=admin%40example.com&password=secret-pw' | jq -r '.token_type + " " + .roles[0]')"
 check "wrong password on 0.8.2 is 400 with detail" "400 yes" \
 	"$(curl -s -o $T/l.json -w '%{http_code}' -XPOST $A2/user/token -d 'username=admin%40example.com&password=nope') $(jq -r 'if .detail then "yes" else "no" end' $T/l.json)"
+check "0.8.2's login detail names Redis" "Redis authentication error: Incorrect username or password." "$(jq -r .detail $T/l.json)"
+check "wrong password on 0.8.1 is 500 with a JSON detail (the exception escapes)" "500 Incorrect username or password." \
+	"$(curl -s -o $T/l1.json -w '%{http_code}' -XPOST $A1/user/token -d 'username=admin%40example.com&password=nope') $(jq -r .detail $T/l1.json)"
 check "login without fields is 422" "422" "$(curl -s -o /dev/null -w '%{http_code}' -XPOST $A2/user/token -d 'x=1')"
 check "no bearer is 401 Not authenticated" "401 Not authenticated" \
 	"$(curl -s -o $T/a.json -w '%{http_code}' $A2/test/elasticsearch) $(jq -r .detail $T/a.json)"
@@ -257,8 +267,8 @@ check "POST /migration answers the task id" 36 "${#JOB1}"
 sleep 1
 check "without a worker the job waits in Redis" 1 "$(redis-cli -p "$R2_PORT" llen celery)"
 check "without a worker nothing ran" '[]' "$(curl -s $A2/standin/migrations | jq -c .runs)"
-start worker082 "${COMMON[@]}" STANDIN_VERSION=0.8.2 REDIS_HOST="redis://127.0.0.1:$R2_PORT" -- "$BIN" worker
 check "before the worker, Celery says PENDING" PENDING "$(celery_state $A2 "$JOB1" "${AUTH82[@]}")"
+start worker082 "${COMMON[@]}" STANDIN_VERSION=0.8.2 REDIS_HOST="redis://127.0.0.1:$R2_PORT" -- "$BIN" worker
 check "the task status needs a bearer token" 401 "$(curl -s -o /dev/null -w '%{http_code}' $A2/import/task/$JOB1/status)"
 check "the worker finishes the staging migration" done "$(wait_task $A2 "$JOB1" "${AUTH82[@]}")"
 check "an unknown task is PENDING with no progress" "PENDING null" \
@@ -285,10 +295,15 @@ check "production flows copied exactly" 3 "$(count prod-ffe49.tracardi-flow)"
 check "one run per context recorded" '[{"context":"staging","count":1,"from_version":"08x"},{"context":"production","count":1,"from_version":"08x"}]' \
 	"$(curl -s $A2/standin/migrations | jq -c '.runs | map(to_entries | sort_by(.key) | from_entries)')"
 
+# An edit the new release made before a second run: _reindex keeps ids, so the rerun puts
+# the old document back (tracardi issue #565) and adds nothing.
+EDIT=$(curl -s "$ES/0820.ffe49.tracardi-flow/_search" -H "$J" -d '{"size":1}' | jq -r '.hits.hits[0]._id')
+curl -s -XPOST "$ES/0820.ffe49.tracardi-flow/_update/$EDIT?refresh=true" -H "$J" -d '{"doc":{"type":"edited-in-green"}}' >/dev/null
 JOB3=$(migrate $A2 $T/plan.json "${AUTH82[@]}")
 check "a second staging run completes" done "$(wait_task $A2 "$JOB3" "${AUTH82[@]}")"
 check "the second run is recorded" 2 "$(curl -s $A2/standin/migrations | jq -r '.runs[] | select(.context == "staging") | .count')"
-check "the second run duplicates documents (issue #565)" 4 "$(count ffe49.tracardi-flow)"
+check "the second run overwrites by id: no more documents (issue #565)" 2 "$(count ffe49.tracardi-flow)"
+check "…and reverts the new release's edit" page-view "$(curl -s "$ES/0820.ffe49.tracardi-flow/_doc/$EDIT" | jq -r ._source.type)"
 
 echo "# fault switches"
 AUTHF=(-H "Authorization: Bearer $TOKF")
@@ -344,13 +359,45 @@ for _ in $(seq 1 80); do kill -0 "$PID_api090" 2>/dev/null || { wait "$PID_api09
 check "0.9.0 refuses to boot without MySQL" 1 "$RC"
 start sink STANDIN_BIND=127.0.0.1 STANDIN_PORT="$SQL" -- "$BIN" tcp-sink
 wait_port "$SQL" || bad "tcp-sink"
-start api090b "${COMMON[@]}" STANDIN_VERSION=0.9.0 STANDIN_PORT="$A9" MYSQL_HOST=127.0.0.1 MYSQL_PORT="$SQL" -- "$BIN" api
+start api090b "${COMMON[@]}" STANDIN_VERSION=0.9.0 STANDIN_PORT="$A9" MYSQL_HOST=127.0.0.1 MYSQL_PORT="$SQL" \
+	REDIS_HOST="redis://127.0.0.1:$R1_PORT" -- "$BIN" api
 wait_http "http://127.0.0.1:$A9/healthcheck" || bad "0.9.0 boot with mysql"
 check "0.9.0 boots with MySQL: db 09x, name 8504a" "0.9.0 09x 8504a" \
 	"$(curl -s http://127.0.0.1:$A9/ | jq -r '.version + " " + .db_version + " " + .name')"
 curl -s -XPOST "http://127.0.0.1:$A9/install" -H "$J" -d "$INSTALL" >/dev/null
 check "0.9.0 puts the version in the alias" "prod-09x.8504a.tracardi-event-2024-q1" \
 	"$(curl -s "$ES/_alias/prod-09x.8504a.tracardi-event" | jq -r 'keys[0]')"
+A9U=http://127.0.0.1:$A9
+TOK9=$(login $A9U)
+AUTH9=(-H "Authorization: Bearer $TOK9")
+# 0.9 keeps tasks in MySQL rows (tracardi 0.9.0-dev worker/misc/task_progress.py): pending ->
+# running -> finished/error; copy_to_mysql marks a bad record error, goes on, ends finished.
+start worker090 "${COMMON[@]}" STANDIN_VERSION=0.9.0 STANDIN_FAULT=migration-bad-record \
+	REDIS_HOST="redis://127.0.0.1:$R1_PORT" -- "$BIN" worker
+curl -s "${AUTH9[@]}" "$A9U/migration/0820?from_tenant_name=ffe49" >$T/plan9.json
+check "0.9's plan copies the static bridge into MySQL" "static-0820.ffe49.tracardi-bridge Table: bridge true" \
+	"$(jq -r '.schemas[] | select(.params.mysql == "bridge") | "\(.copy_index.from_index) \(.copy_index.to_index) \(.copy_index.static)"' $T/plan9.json)"
+check "0.9 answers null to the migration POST" null \
+	"$(curl -s -XPOST "${AUTH9[@]}" "$A9U/migration/elasticsearch" -H "$J" -d "{\"from_version\":\"0820\",\"from_tenant_name\":\"ffe49\",\"ids\":$(jq -c '[.schemas[].id]' $T/plan9.json)}")"
+ORCH9=""
+for _ in $(seq 1 150); do
+	curl -s "${AUTH9[@]}" "$A9U/tasks/type/upgrade?limit=1000" >$T/tasks9.json
+	# the old release's task documents are copied too: this run's orchestrator is a 0.9 row
+	ORCH9=$(jq -r '[.grouped.Tasks[]? | select(.name == "Migration plan orchestrator" and .status != "PROGRESS")][0].status' $T/tasks9.json)
+	[ "$ORCH9" = finished ] && break
+	sleep 0.2
+done
+check "the 0.9 orchestrator row ends finished" finished "$ORCH9"
+check "a copy with a bad record ends finished, keeping the record's error as message" "finished yes" \
+	"$(jq -r '[.grouped.Tasks[] | select(.name == "Migration of \"0820.ffe49.tracardi-flow\" to mysql table \"flow\"")][0] | "\(.status) \(if .message then "yes" else "no" end)"' $T/tasks9.json)"
+check "a table copy_to_mysql has no class for stays pending" pending \
+	"$(jq -r '[.grouped.Tasks[] | select(.name | test("to mysql table \"segment\""))][0].status' $T/tasks9.json)"
+ROW9=$(jq -r '[.grouped.Tasks[] | select(.name | test("tracardi-flow"))][0].id' $T/tasks9.json)
+check "GET /import/task/{id}/status reads the row on 0.9" "finished yes" \
+	"$(curl -s "${AUTH9[@]}" "$A9U/import/task/$ROW9/status" | jq -r '"\(.status) \(if .message then "yes" else "no" end)"')"
+check "0.8.x task documents (status PROGRESS) do not convert into 0.9's task table" "finished yes 0" \
+	"$(jq -r '[.grouped.Tasks[] | select(.name | test("tracardi-task\" to mysql"))][0] | "\(.status) \(if .message then "yes" else "no" end)"' $T/tasks9.json) $(jq '[.grouped.Tasks[] | select(.status == "PROGRESS")] | length' $T/tasks9.json)"
+check "an unknown 0.9 task is none" none "$(curl -s "${AUTH9[@]}" "$A9U/import/task/nope/status" | jq -r .status)"
 
 start gui STANDIN_BIND=127.0.0.1 STANDIN_PORT="$G" STANDIN_VERSION=0.8.2 STANDIN_BOOT_DELAY=1 -- "$BIN" gui
 sleep 0.3
@@ -364,6 +411,17 @@ wait_http "http://127.0.0.1:$U/install" || bad "unhealthy api start"
 check "unhealthy answers 503 on /healthcheck" 503 "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$U/healthcheck)"
 stop "$PID_unhealthy"
 check "api stops on SIGTERM" 0 "$STOP_RC"
+
+# Tracardi/apm app/config.py: MODE defaults to job (one pass, exit); worker loops every PAUSE s.
+start apmjob STANDIN_VERSION=0.8.2 -- "$BIN" apm
+RC=timeout
+for _ in $(seq 1 40); do kill -0 "$PID_apmjob" 2>/dev/null || { wait "$PID_apmjob"; RC=$?; break; }; sleep 0.1; done
+check "apm without MODE runs one pass and exits 0" 0 "$RC"
+start apmworker STANDIN_VERSION=0.8.2 MODE=worker PAUSE=15 -- "$BIN" apm
+sleep 1
+check "apm with MODE=worker stays up" yes "$(kill -0 "$PID_apmworker" 2>/dev/null && echo yes || echo no)"
+stop "$PID_apmworker"
+check "apm stops on SIGTERM" 0 "$STOP_RC"
 
 start crash STANDIN_FAULT=crash:1 -- "$BIN" idle
 RC=timeout

@@ -162,12 +162,30 @@ static int copy_reindex(struct run *run, json_t *task, const char *from, const c
 }
 
 /*
- * Later runs: every document is posted again under a new id, so a repeated migration leaves
- * duplicates that a count shows (the stand-in's rendering of tracardi issue #565).
+ * Later runs, and copies into MySQL tables: every document is written again under its own id.
+ * A repeated migration overwrites what the new release changed since (tracardi issue #565:
+ * _reindex keeps ids), so counts do not show it; the runs index does.
  */
-static int copy_again(struct run *run, json_t *task, const char *from, const char *to, long max_docs, int keep_ids)
+/* 0.9's Task allows these statuses only (tracardi 0.9.0-dev tracardi/domain/task.py). */
+static int valid_task_status(json_t *src)
 {
-	long st, copied = 0, total = count_docs(run, from);
+	static const char *const ok[] = { "none", "pending", "running", "error", "finished", "cancelled", NULL };
+	const char *st = json_string_value(json_object_get(src, "status"));
+	for (size_t i = 0; st && ok[i]; i++)
+		if (strcmp(st, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * bad (0.9 copy_to_mysql only): records that do not convert are not written and counted,
+ * with the last one's error in bad_msg: a 0.8.x task document ("PROGRESS") into the task
+ * table, or the first record when fail_first (fault switch migration-bad-record).
+ */
+static int copy_again(struct run *run, json_t *task, const char *from, const char *to, long max_docs, int keep_ids,
+		      int validate_task, int fail_first, long *bad, char *bad_msg, size_t bad_cap)
+{
+	long st, copied = 0, seen = 0, total = count_docs(run, from);
 	char *search = xasprintf("/%s/_search", from);
 	for (long offset = 0; total > 0 && offset < total && !g_stop; offset += PAGE) {
 		json_t *q = json_pack("{s:{s:{}}, s:i, s:I}", "query", "match_all", "size", PAGE, "from", (json_int_t)offset);
@@ -185,6 +203,14 @@ static int copy_again(struct run *run, json_t *task, const char *from, const cha
 		json_array_foreach(json_dotted(res, "hits.hits"), i, hit) {
 			if (max_docs >= 0 && copied >= max_docs)
 				break;
+			int first = seen++ == 0;
+			if (bad && ((fail_first && first) || (validate_task && !valid_task_status(json_object_get(hit, "_source"))))) {
+				(*bad)++;
+				snprintf(bad_msg, bad_cap, "1 validation error for Task\nstatus\n  Value error, status '%s' "
+					 "is not allowed", json_string_value(json_dotted(hit, "_source.status")) ?
+					 json_string_value(json_dotted(hit, "_source.status")) : "?");
+				continue;
+			}
 			json_t *meta = json_pack("{s:{s:s}}", "index", "_index", to);
 			if (keep_ids)
 				json_object_set(json_object_get(meta, "index"), "_id", json_object_get(hit, "_id"));
@@ -199,9 +225,9 @@ static int copy_again(struct run *run, json_t *task, const char *from, const cha
 		json_decref(res);
 		if (nd.len) {
 			json_t *br = es_call_raw(&run->es, "POST", "/_bulk", "application/x-ndjson", nd.data, &st);
-			int bad = st != 200 || json_is_true(json_object_get(br, "errors"));
+			int bulk_failed = st != 200 || json_is_true(json_object_get(br, "errors"));
 			json_decref(br);
-			if (bad) {
+			if (bulk_failed) {
 				buf_free(&nd);
 				free(search);
 				return -1;
@@ -283,24 +309,27 @@ static void run_schema(struct run *run, const struct naming *nm, json_t *schema,
 	else
 		to = xstrdup(to_plan ? to_plan : "");
 	long total = from ? count_docs(run, from) : -1;
-	long max_docs = (shorten || (sql && bad_record)) && total > 0 ? total - 1 : -1;
+	long max_docs = shorten && total > 0 ? total - 1 : -1;
+	long bad = 0;
+	char bad_msg[200] = "";
 	int rc;
 	if (total < 0)
 		rc = -1;
 	else if (total == 0)
 		rc = 0;
 	else if (sql)
-		rc = copy_again(run, task, from, to, max_docs, run_no == 1);
+		rc = copy_again(run, task, from, to, max_docs, 1, table && strcmp(table, "task") == 0, bad_record, &bad,
+				bad_msg, sizeof bad_msg);
 	else if (run_no == 1)
 		rc = copy_reindex(run, task, from, to, max_docs);
 	else
-		rc = copy_again(run, task, from, to, max_docs, 0);
-	if (rc == 0 && sql && bad_record && total > 0) {
+		rc = copy_again(run, task, from, to, max_docs, 1, 0, 0, NULL, NULL, 0);
+	if (rc == 0 && bad) {
 		/* copy_to_mysql: a record that does not convert marks the row error with its message,
 		 * the loop goes on, the next record sets running again, and the end sets finished. */
-		set_row(run, task, "error", -1, "1 validation error for Task (fault switch: one record not copied)");
-		if (total > 1)
-			set_row(run, task, "running", 0, NULL);
+		logmsg("%ld record(s) of '%s' not copied: %s", bad, from ? from : "?", bad_msg);
+		set_row(run, task, "error", -1, bad_msg);
+		set_row(run, task, "running", 0, NULL);
 	}
 	logmsg("copied '%s' -> '%s': %s", from ? from : "?", to, rc == 0 ? "done" : "failed");
 	if (rc == 0) {

@@ -113,10 +113,10 @@ static void test_release_labels(void **state)
     assert_true(release_db_compare("junk", "0.7.0") < 0);
     assert_int_equal(release_db_compare("09x", "09x"), 0);
     /* the next upgrade installs the following release */
-    assert_int_equal(release_next_install_shards("0.7.4"), 90);
-    assert_int_equal(release_next_install_shards("08x"), 116);
-    assert_int_equal(release_next_install_shards("0820"), 36);
-    assert_int_equal(release_next_install_shards("09x"), 36);
+    assert_int_equal(release_next_install_shards("0.7.4"), 84);
+    assert_int_equal(release_next_install_shards("08x"), 104);
+    assert_int_equal(release_next_install_shards("0820"), 32);
+    assert_int_equal(release_next_install_shards("09x"), 32);
 }
 
 /* ---- grouping ---- */
