@@ -129,6 +129,21 @@ int tversion_at_least(const struct tversion *v, int major, int minor, int patch)
     return tversion_cmp(&plain, &ref) >= 0;
 }
 
+int tversion_same_release(const char *reported, const char *target)
+{
+    if (!reported || !target)
+        return 0;
+    if (strcmp(reported, target) == 0)
+        return 1;
+    struct tversion r, t;
+    struct tu_err e;
+    if (tversion_parse(reported, &r, &e) < 0 || tversion_parse(target, &t, &e) < 0)
+        return 0;
+    if (t.nparts != 4 || r.nparts != 3 || r.suffix[0] || t.suffix[0])
+        return 0;
+    return r.parts[0] == t.parts[0] && r.parts[1] == t.parts[1] && r.parts[2] == t.parts[2];
+}
+
 const char *tracardi_db_version(const struct tversion *v)
 {
     static const struct {

@@ -22,6 +22,11 @@ int tversion_is_rc(const struct tversion *v);
 /* True when v is at least major.minor.patch (suffix ignored). */
 int tversion_at_least(const struct tversion *v, int major, int minor, int patch);
 
+/* True when an api that reports `reported` runs the release tagged `target`: the same
+ * version, or, for a patch tag (0.8.2.1, 0.8.0.11), its release's three numbers, which is
+ * what the library inside says (tracardi config.py VERSION). */
+int tversion_same_release(const char *reported, const char *target);
+
 /* The db_version (index prefix family) a release uses, e.g. "0820" for 0.8.2,
  * "09x" for 0.9.x and 1.x; NULL when tracup does not know the release (borrowed). */
 const char *tracardi_db_version(const struct tversion *v);

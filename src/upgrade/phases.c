@@ -1,5 +1,6 @@
 /* phases.c - what the phases share, and preflight, pull and snapshot. */
 #include "upgrade/phases.h"
+#include "tracardi/version.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -91,7 +92,7 @@ int engine_public_answers(const char *base, const char *want, long timeout_ms, l
         if (http_do(&req, &resp, &e) == 0 && resp.status == 200 && resp.body.data) {
             json_t *j = json_loadb(resp.body.data, resp.body.len, JSON_DECODE_ANY, NULL);
             const char *v = json_string_value(j);
-            answered = v ? strcmp(v, want) == 0 : strstr(resp.body.data, want) != NULL;
+            answered = v ? tversion_same_release(v, want) : strstr(resp.body.data, want) != NULL;
             json_decref(j);
         }
         http_resp_free(&resp);

@@ -257,7 +257,7 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
         tu_err_clear(&ce);
         if (tapi_details(&a, &det, &ce) == 0) {
             const char *gv = jstr(det, "version"), *gdb = jstr(det, "db_version");
-            if (gv && strcmp(gv, ver) == 0 && (!want_db || (gdb && strcmp(gdb, want_db) == 0))) {
+            if (gv && tversion_same_release(gv, ver) && (!want_db || (gdb && strcmp(gdb, want_db) == 0))) {
                 json_decref(det);
                 rc = 0;
                 break;

@@ -27,6 +27,8 @@ RECIPE_REV=3
 VERSIONS="0.8.0 0.8.1 0.8.2 0.9.0 1.0.0"
 WORKER_VERSIONS="0.8.1 0.8.2 0.9.0 1.0.0"
 APM_VERSIONS="0.8.2 0.9.0 1.0.0"
+# TAG=RELEASE: published patch tags and the release whose code they run.
+PATCH_TAGS="0.8.0.11=0.8.0 0.8.2.1=0.8.2"
 FAULTS="unhealthy crash migration-fail migration-short"
 FAULT_VERSIONS=${TRACUP_TESTBED_FAULT_VERSIONS:-0.8.2}
 # e2e tests name their compose projects, containers, networks and volumes with this.
@@ -434,6 +436,8 @@ standin_image() {   # REPO TAG MODE PORT VERSION [FAULT]
     local changes=("$PATH_ENV" "ENV STANDIN_VERSION=$version" "ENV STANDIN_BOOT_DELAY=3"
         "LABEL tracup.testbed=1" "WORKDIR /" "EXPOSE $port" "CMD [\"tracup-standin\",\"$mode\"]")
     [ -n "$fault" ] && changes+=("ENV STANDIN_FAULT=$fault")
+    # A patch tag is an image of its own (its own digest), running its release's library.
+    [ "$tag" != "$version" ] && changes+=("LABEL tracup.testbed.tag=$tag")
     image "$repo" "$tag" standin "${changes[@]}"
 }
 
@@ -451,6 +455,16 @@ build_images() {
     done
     for v in $WORKER_VERSIONS; do standin_image tracardi/update-worker "$v" worker 80 "$v"; done
     for v in $APM_VERSIONS; do standin_image tracardi/apm "$v" apm 80 "$v"; done
+    # Tracardi publishes patch tags (0.8.0.11, 0.8.2.1); the library inside says the
+    # release's three numbers (tests/standins/README.md, facts 26).
+    local pt base
+    for pt in $PATCH_TAGS; do
+        base=${pt#*=} pt=${pt%%=*}
+        standin_image tracardi/tracardi-api "$pt" api 80 "$base"
+        standin_image tracardi/tracardi-gui "$pt" gui 80 "$base"
+        case " $WORKER_VERSIONS " in *" $base "*) standin_image tracardi/update-worker "$pt" worker 80 "$base" ;; esac
+        case " $APM_VERSIONS " in *" $base "*) standin_image tracardi/apm "$pt" apm 80 "$base" ;; esac
+    done
 
     # A whole release per fault, so tracup can be pointed at the prefix
     # 127.0.0.1:5000/faulty/<fault>; only the part the fault is about misbehaves.

@@ -52,6 +52,23 @@ static void parse_bad(const char *s, const char *want_in_msg)
     assert_string_equal(v.suffix, "");
 }
 
+static void test_same_release(void **state)
+{
+    (void)state;
+    assert_true(tversion_same_release("0.8.2", "0.8.2"));
+    /* a patch tag's api reports its library's version */
+    assert_true(tversion_same_release("0.8.2", "0.8.2.1"));
+    assert_true(tversion_same_release("0.8.0", "0.8.0.11"));
+    assert_true(tversion_same_release("0.8.2.1", "0.8.2.1"));
+    assert_false(tversion_same_release("0.8.1", "0.8.2.1"));
+    assert_false(tversion_same_release("0.8.2.1", "0.8.2"));
+    assert_false(tversion_same_release("0.8.2-rc1", "0.8.2.1"));
+    assert_false(tversion_same_release("0.8.2", "0.8.2.1-rc1"));
+    assert_false(tversion_same_release("0.8.2", "0.8.3"));
+    assert_false(tversion_same_release(NULL, "0.8.2"));
+    assert_false(tversion_same_release("junk", "0.8.2.1"));
+}
+
 static void test_parse_invalid(void **state)
 {
     (void)state;
@@ -246,6 +263,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_same_release),
         cmocka_unit_test(test_latest_has_hint),
         cmocka_unit_test(test_cmp_ordering),
         cmocka_unit_test(test_dev_rc_and_at_least),
