@@ -144,6 +144,24 @@ int tversion_same_release(const char *reported, const char *target)
     return r.parts[0] == t.parts[0] && r.parts[1] == t.parts[1] && r.parts[2] == t.parts[2];
 }
 
+int tversion_newest_patch(const char *const *tags, size_t n, const struct tversion *release, struct tversion *out)
+{
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tversion t;
+        struct tu_err e;
+        if (!tags[i] || tversion_parse(tags[i], &t, &e) < 0 || t.suffix[0] || t.nparts < 3)
+            continue;
+        if (t.parts[0] != release->parts[0] || t.parts[1] != (release->nparts > 1 ? release->parts[1] : 0) ||
+            t.parts[2] != (release->nparts > 2 ? release->parts[2] : 0))
+            continue;
+        if (!found || tversion_cmp(&t, out) > 0)
+            *out = t;
+        found = 1;
+    }
+    return found;
+}
+
 const char *tracardi_db_version(const struct tversion *v)
 {
     static const struct {

@@ -2,6 +2,8 @@
 #ifndef TRACUP_TRACARDI_VERSION_H
 #define TRACUP_TRACARDI_VERSION_H
 
+#include <stddef.h>
+
 #include "util/err.h"
 
 #define TVERSION_MAX_PARTS 4
@@ -26,6 +28,11 @@ int tversion_at_least(const struct tversion *v, int major, int minor, int patch)
  * version, or, for a patch tag (0.8.2.1, 0.8.0.11), its release's three numbers, which is
  * what the library inside says (tracardi config.py VERSION). */
 int tversion_same_release(const char *reported, const char *target);
+
+/* The newest published tag of a release among tags: the release itself (0.8.2) or one of
+ * its patch tags (0.8.2.1), never an rc or -dev build. Returns 1 and fills out, or 0 when
+ * none is listed. */
+int tversion_newest_patch(const char *const *tags, size_t n, const struct tversion *release, struct tversion *out);
 
 /* The db_version (index prefix family) a release uses, e.g. "0820" for 0.8.2,
  * "09x" for 0.9.x and 1.x; NULL when tracup does not know the release (borrowed). */

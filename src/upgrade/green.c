@@ -49,37 +49,6 @@ static json_t *derive_env(json_t *blue_env, json_t *image_env, json_t *override)
     return out;
 }
 
-/*
- * What a worker needs when blue has no worker of its kind to copy from (it is new in this
- * release) and it is modelled on the api: tracardi/apm defaults to MODE=job, one pass and
- * exit (Tracardi/apm app/config.py); the official 0.8.2.1 compose runs it with MODE=worker
- * and PAUSE=15 (tracardi-api docker-compose.yaml). Returns a new override object.
- */
-static json_t *role_defaults(const struct stack_container *blue, const char *key, json_t *override)
-{
-    static const struct {
-        const char *key, *name, *value;
-    } defaults[] = {{"apm", "MODE", "worker"}, {"apm", "PAUSE", "15"}};
-    json_t *o = override ? json_copy(override) : json_object();
-    if (blue->image_key && strcmp(blue->image_key, key) == 0)
-        return o; /* blue's own worker of this kind: its environment says it all */
-    json_t *env = json_object_get(json_object_get(blue->inspect, "Config"), "Env");
-    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-        if (strcmp(defaults[i].key, key) != 0 || json_object_get(o, defaults[i].name))
-            continue;
-        size_t n = strlen(defaults[i].name), k;
-        json_t *v;
-        int set = 0;
-        json_array_foreach(env, k, v) {
-            const char *e = json_string_value(v);
-            set |= e && strncmp(e, defaults[i].name, n) == 0 && e[n] == '=';
-        }
-        if (!set)
-            json_object_set_new(o, defaults[i].name, json_string(defaults[i].value));
-    }
-    return o;
-}
-
 /* Copies a member when blue's differs from its image's (an operator's override). */
 static void copy_if_overridden(json_t *dst, json_t *blue_cfg, json_t *image_cfg, const char *key)
 {
@@ -106,9 +75,8 @@ int green_spec_build(struct docker *d, const struct stack_container *blue, const
 
     json_t *body = json_object();
     json_object_set_new(body, "Image", json_string(image));
-    json_t *ov = role == ROLE_WORKER ? role_defaults(blue, key, env_override) : json_incref(env_override);
-    json_object_set_new(body, "Env", derive_env(json_object_get(cfg, "Env"), json_object_get(icfg, "Env"), ov));
-    json_decref(ov);
+    json_object_set_new(body, "Env", derive_env(json_object_get(cfg, "Env"), json_object_get(icfg, "Env"),
+                                                env_override));
     /* Redis keeps blue's command (it may carry requirepass); the release's own images
      * keep theirs unless the operator changed them. */
     if (role == ROLE_REDIS) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 
 #include "bundle/record.h"
@@ -12,6 +13,7 @@
 #include "elastic/es.h"
 #include "elastic/indexname.h"
 #include "registry/auth.h"
+#include "registry/regapi.h"
 #include "registry/ref.h"
 #include "tracardi/images.h"
 #include "upgrade/indices.h"
@@ -83,6 +85,45 @@ static const struct stack_container *template_for(const struct upctx *u, const c
             return c;
     }
     return strcmp(key, "gui") == 0 ? u->gui : u->api;
+}
+
+/* An intermediate release is installed at its newest published tag (Tracardi publishes
+ * 0.8.2 as 0.8.2.1): the newest one the api and gui repositories both list. When the
+ * registry cannot be listed (a host that loaded a bundle), the release's own number. */
+static void intermediate_tag(const struct upctx *u, const struct plan_opts *o, struct hop *h)
+{
+    const char *prefix = o->registry ? o->registry : u->prefix;
+    struct reg_api api;
+    struct tu_err e;
+    if (reg_api_init(&api, prefix, &e) < 0)
+        return;
+    struct reg_tags t[2];
+    memset(t, 0, sizeof(t));
+    static const char *const paths[] = {"tracardi/tracardi-api", "tracardi/tracardi-gui"};
+    int ok = 1;
+    for (int k = 0; k < 2 && ok; k++) {
+        char *repo = reg_repo_of(prefix, paths[k], &e);
+        ok = repo && reg_list_tags(&api, repo, &t[k], &e) == 0;
+        free(repo);
+    }
+    if (ok) {
+        /* tags the api has and the gui has too */
+        const char **both = xcalloc(t[0].n ? t[0].n : 1, sizeof(*both));
+        size_t nb = 0;
+        for (size_t i = 0; i < t[0].n; i++)
+            for (size_t j = 0; j < t[1].n; j++)
+                if (strcmp(t[0].tag[i], t[1].tag[j]) == 0) {
+                    both[nb++] = t[0].tag[i];
+                    break;
+                }
+        struct tversion best;
+        if (tversion_newest_patch(both, nb, &h->to, &best))
+            h->to = best;
+        free(both);
+    }
+    reg_tags_free(&t[0]);
+    reg_tags_free(&t[1]);
+    reg_api_free(&api);
 }
 
 static void plan_elastic(struct upctx *u, struct plan *p)
@@ -443,8 +484,11 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
         p->nhops = 0;
         return 0;
     }
-    for (size_t i = 0; i < p->nhops; i++)
+    for (size_t i = 0; i < p->nhops; i++) {
         p->hops[i].hop = hops[i];
+        if (hops[i].intermediate)
+            intermediate_tag(u, o, &p->hops[i].hop);
+    }
 
     /* Parts tracup cannot upgrade: refused by name, never copied as if they were workers. */
     for (size_t i = 0; i < u->stack->n; i++) {
@@ -475,6 +519,13 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     if (apis > 1)
         refuse(p, "the stack runs %zu apis of this release (%s): tracup upgrades a stack with one api yet, and "
                   "would leave the others on the old release", apis, api_names);
+
+    /* tracardi-api middleware/context.py reads x-context only without PRODUCTION=yes: such
+     * an api cannot be told to migrate the staging context. */
+    const char *prod = stack_env(u->api, "PRODUCTION");
+    if (prod && strcasecmp(prod, "yes") == 0 && p->nhops > 0 && !p->downgrade)
+        refuse(p, "the api '%s' runs with PRODUCTION=yes: Tracardi ignores the x-context header there, so its "
+                  "migration cannot be pointed at the staging context", u->api->name);
 
     const char *tenant = stack_env(u->api, "TENANT_NAME");
     if (!tenant)

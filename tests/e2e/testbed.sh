@@ -487,6 +487,13 @@ build_images() {
         done
     done
 
+    # 0.9's copy that loses a record and still ends finished (tests/standins/README.md,
+    # facts 8), for test_stacks.sh.
+    standin_image faulty/migration-bad-record/tracardi/tracardi-api 0.9.0 api 80 0.9.0
+    standin_image faulty/migration-bad-record/tracardi/tracardi-gui 0.9.0 gui 80 0.9.0
+    standin_image faulty/migration-bad-record/tracardi/apm 0.9.0 apm 80 0.9.0
+    standin_image faulty/migration-bad-record/tracardi/update-worker 0.9.0 worker 80 0.9.0 migration-bad-record
+
     image library/elasticsearch 7.13.2 standin "$PATH_ENV" \
         "ENV STANDIN_DATA=/usr/share/elasticsearch/data" "ENV STANDIN_BOOT_DELAY=3" \
         "ENV STANDIN_VERSION=7.13.2" "LABEL tracup.testbed=1" "WORKDIR /" \

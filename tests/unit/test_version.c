@@ -69,6 +69,23 @@ static void test_same_release(void **state)
     assert_false(tversion_same_release("junk", "0.8.2.1"));
 }
 
+static void test_newest_patch(void **state)
+{
+    (void)state;
+    struct tversion rel, out;
+    struct tu_err e;
+    assert_int_equal(tversion_parse("0.8.2", &rel, &e), 0);
+    const char *tags[] = {"0.8.2-rc1", "0.8.1", "0.8.2", "0.8.2.1", "latest", "0.8.2.10-dev", "0.8.20", "0.8.2.3"};
+    assert_true(tversion_newest_patch(tags, 8, &rel, &out));
+    assert_string_equal(out.text, "0.8.2.3");
+    const char *only_rc[] = {"0.8.2-rc4", "0.9.0"};
+    assert_false(tversion_newest_patch(only_rc, 2, &rel, &out));
+    const char *plain[] = {"0.8.2"};
+    assert_true(tversion_newest_patch(plain, 1, &rel, &out));
+    assert_string_equal(out.text, "0.8.2");
+    assert_false(tversion_newest_patch(NULL, 0, &rel, &out));
+}
+
 static void test_parse_invalid(void **state)
 {
     (void)state;
@@ -264,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_invalid),
         cmocka_unit_test(test_same_release),
+        cmocka_unit_test(test_newest_patch),
         cmocka_unit_test(test_latest_has_hint),
         cmocka_unit_test(test_cmp_ordering),
         cmocka_unit_test(test_dev_rc_and_at_least),

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # jq programs are single-quoted on purpose
+# End to end: blue stacks built from Tracardi's own compose files (tests/e2e/stacks/, each
+# naming its source), without the edge, switched with --switch ports:
+#   1. 0.8.0 with its two apis (tracardi-api-prod has PRODUCTION=yes): status shows both,
+#      plan refuses, naming them (one green api would leave the other on 0.8.0);
+#   2. 0.8.1 with its update worker (REDIS_HOST only) -> 0.8.2.1, the published patch tag:
+#      green's update worker carries blue's worker's environment (not the api's), no apm
+#      is added, the migration ran once per context, then rollback;
+#   3. 0.8.2.1 with apm in worker mode and no update worker -> 0.9.0 with --mysql-host:
+#      green gets an update worker, apm keeps blue's MODE=worker, the tables Tracardi 0.9
+#      does not copy are named, then finalize; the same upgrade whose copy into MySQL
+#      loses a record rolls back;
+#   4. 0.9.0 and the 1.0.0 open-source layout: status, and the 0.9 -> 1.0 upgrade (one
+#      db_version) is refused with its reason.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+tb_require_daemon
+
+TRACUP=${TRACUP:-$TB_REPO_DIR/build/src/tracup}
+[ -x "$TRACUP" ] || tb_die "no tracup binary at $TRACUP (build first)"
+WORK=$(mktemp -d)
+tb_cleanup_add "rm -rf '$WORK'"
+export TRACUP_STATE_DIR=$WORK/state
+export TRACUP_ADMIN_EMAIL=$TB_ADMIN_EMAIL
+export TRACUP_ADMIN_PASSWORD="green-St4ck-$RANDOM$RANDOM"
+mkdir -p "$TRACUP_STATE_DIR"
+OUT=$WORK/out ERR=$WORK/err
+P80=${TB_E2E_PREFIX}st80 P81=${TB_E2E_PREFIX}st81 P82=${TB_E2E_PREFIX}st821 P90=${TB_E2E_PREFIX}st90
+P100=${TB_E2E_PREFIX}st100 P82B=${TB_E2E_PREFIX}st821b
+for p in "$P80" "$P81" "$P82" "$P82B" "$P90" "$P100"; do tb_cleanup_add "tb_compose_down '$p'"; done
+
+jqe() { tb_jqe "$@"; }
+tu() { local cmd=$1 stack=$2; shift 2; timeout 300 "$TRACUP" "$cmd" --registry "$TB_REGISTRY" --stack "$stack" "$@"; }
+version_at() { curl -s --max-time 3 "$1/info/version" | jq -r . 2>/dev/null; }
+
+# stack_up PROJECT FILE [NAME=VALUE...]: the official layout under the test bed's images,
+# its ports picked free on 127.0.0.1; sets API_URL, ES_URL (and TB_API_URL, TB_ELASTIC_URL).
+stack_up() {
+  local project=$1 file=$2 dir ports try
+  shift 2
+  dir=$(tb_compose_dir "$project")
+  for ((try = 1; try <= 3; try++)); do
+    rm -rf "$dir"; mkdir -p "$dir"
+    cp "$HERE/stacks/$file" "$dir/docker-compose.yml"
+    : >"$dir/empty.env"
+    ports=$(tb_free_ports 4) || return 1
+    {
+      echo "TRACARDI_REGISTRY=$TB_REGISTRY"
+      echo "ELASTIC_IMAGE=$TB_ELASTIC_IMAGE"
+      echo "REDIS_IMAGE=$TB_REDIS_IMAGE"
+      echo "MYSQL_IMAGE=$TB_MYSQL_IMAGE"
+      echo "API_PORT=$(sed -n 1p <<<"$ports")"
+      echo "GUI_PORT=$(sed -n 2p <<<"$ports")"
+      echo "ES_PORT=$(sed -n 3p <<<"$ports")"
+      echo "API_PROD_PORT=$(sed -n 4p <<<"$ports")"
+      printf '%s\n' "$@"
+    } >"$dir/tb.env"
+    API_URL=http://127.0.0.1:$(sed -n 1p <<<"$ports")
+    ES_URL=http://127.0.0.1:$(sed -n 3p <<<"$ports")
+    TB_API_URL=$API_URL TB_ELASTIC_URL=$ES_URL
+    if tb_compose "$project" up -d >"$dir/up.log" 2>&1 && tb_wait_http "$API_URL/info/version" 60 &&
+       tb_wait_http "$ES_URL/_cluster/health" 30; then
+      return 0
+    fi
+    tb_log "$project did not come up (try $try of 3)"; tail -n 5 "$dir/up.log" >&2
+    tb_compose_down "$project"
+  done
+  return 1
+}
+# The container of a stack whose name holds WHAT, among tracup's green ones.
+green_of() { docker ps -a --filter "label=tracup.stack=$1" --filter label=tracup.color=green --format '{{.Names}}' | grep -- "$2" | head -n1; }
+env_of() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" 2>/dev/null; }
+state_of() { docker inspect -f '{{.State.Status}}' "$1" 2>/dev/null; }
+
+echo "--- 1. 0.8.0 with two apis"
+stack_up "$P80" tracardi-0.8.0.yml || tb_die "the 0.8.0 stack did not come up"
+tu status "$P80" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "status exits 0" [ $rc = 0 ]
+tb_check "status lists both apis, one with PRODUCTION=yes" \
+  jqe --arg p "$P80" '[.stacks[] | select(.name == $p) | .containers[] | select(.role == "api" and .state == "running")] | length == 2' "$OUT"
+tb_check "0.8.0.11's api reports its library's version, 0.8.0" [ "$(version_at "$API_URL")" = 0.8.0 ]
+tu plan "$P80" --to 0.8.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan refuses (exit 1)" [ $rc = 1 ]
+tb_check "…naming both apis and the one with PRODUCTION=yes" \
+  jqe '.ok == false and ([.refusals[] | select(test("2 apis") and test("tracardi-api-prod.*PRODUCTION=yes"))] | length == 1)' "$OUT"
+tb_check "…and nothing was created" test -z "$(docker ps -aq --filter "label=tracup.stack=$P80")"
+tb_compose_down "$P80"
+
+echo "--- 1b. 0.8.1 whose only api runs with PRODUCTION=yes"
+stack_up "$P81" tracardi-0.8.1.yml API_PRODUCTION=yes || tb_die "the 0.8.1 stack did not come up"
+tu plan "$P81" --to 0.8.2.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan refuses: x-context is ignored under PRODUCTION=yes, staging could not be migrated" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"PRODUCTION=yes.*x-context\"))] | length == 1' '$OUT' >/dev/null"
+tb_compose_down "$P81"
+
+echo "--- 2. 0.8.1 with its update worker -> 0.8.2.1"
+stack_up "$P81" tracardi-0.8.1.yml || tb_die "the 0.8.1 stack did not come up"
+tb_seed_blue "$P81" 0.8.1 3 || tb_die "could not seed the 0.8.1 stack"
+tu status "$P81" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "status names api, gui, worker, redis and elasticsearch" \
+  jqe --arg p "$P81" '[.stacks[] | select(.name == $p) | .containers[] | .role] | sort | unique == ["api","elasticsearch","gui","redis","worker"]' "$OUT"
+tu plan "$P81" --to 0.9.0 --switch ports --mysql-host mysql --json >"$OUT" 2>"$ERR"
+tb_check "plan 0.8.1 -> 0.9.0 goes through 0.8.2 at its newest published tag, 0.8.2.1" \
+  jqe '[.hops[].to] == ["0.8.2.1", "0.9.0"]' "$OUT"
+tu plan "$P81" --to 0.8.2.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan --to 0.8.2.1 (a patch tag) is ok" bash -c "[ $rc = 0 ] && jq -e '.ok == true' '$OUT' >/dev/null"
+tu upgrade "$P81" --to 0.8.2.1 --switch ports --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade to 0.8.2.1 exits 0" [ $rc = 0 ]
+[ $rc = 0 ] || tail -n 15 "$ERR" >&2
+tb_check "the published port answers 0.8.2 (what 0.8.2.1's library says)" [ "$(version_at "$API_URL")" = 0.8.2 ]
+W=$(green_of "$P81" update-worker)
+tb_check "green's update worker runs" [ "$(state_of "$W")" = running ]
+tb_check "…with blue's worker's environment (REDIS_HOST only, on green's Redis), not the api's" \
+  bash -c "env_of() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \"\$1\"; }
+           e=\$(env_of '$W'); grep -q '^REDIS_HOST=redis://$P81-redis-0.8.2.1:6379' <<<\"\$e\" && ! grep -q '^ELASTIC_HOST=' <<<\"\$e\" && ! grep -q '^DEMO=' <<<\"\$e\""
+tb_check "no apm is added: tracup upgrades the workers blue runs (0.8.1 ran none)" test -z "$(green_of "$P81" apm)"
+GAPI=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$(green_of "$P81" tracardi-api)" | awk '{print $1}')
+tb_check "the migration ran once per context (0.8.2 acts on one context a POST)" \
+  jqe '.runs | map({context, count}) | sort_by(.context) == [{"context":"production","count":1},{"context":"staging","count":1}]' \
+  <(curl -s --max-time 5 "http://$GAPI/standin/migrations")
+tb_check "the upgrade followed the copies through Celery's state" grep -q "35 of 35 copies done" "$OUT"
+tu rollback "$P81" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "rollback exits 0" [ $rc = 0 ]
+tb_check "the published port answers 0.8.1 again" [ "$(version_at "$API_URL")" = 0.8.1 ]
+tb_compose_down "$P81"
+
+echo "--- 3. 0.8.2.1 with apm in worker mode and no update worker -> 0.9.0"
+stack_up "$P82" tracardi-0.8.2.1.yml || tb_die "the 0.8.2.1 stack did not come up"
+tb_seed_blue "$P82" 0.8.2 3 || tb_die "could not seed the 0.8.2.1 stack"
+tu plan "$P82" --to 0.9.0 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan without MySQL refuses, saying 0.9 needs it" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"needs MySQL\"))] | length == 1' '$OUT' >/dev/null"
+# A MySQL for the new release, on the stack's network (the stand-in accepts the port).
+docker run -d --name "$P82-mysql" --network "${P82}_default" --network-alias mysql \
+  --label "com.docker.compose.project=$P82" "$TB_MYSQL_IMAGE" >/dev/null || tb_die "no MySQL container"
+tu upgrade "$P82" --to 0.9.0 --switch ports --mysql-host mysql --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade to 0.9.0 with --mysql-host exits 0" [ $rc = 0 ]
+[ $rc = 0 ] || tail -n 15 "$ERR" >&2
+tb_check "the published port answers 0.9.0" [ "$(version_at "$API_URL")" = 0.9.0 ]
+W=$(green_of "$P82" update-worker)
+tb_check "green has an update worker (0.9 migrates through it; blue ran none)" [ "$(state_of "$W")" = running ]
+A=$(green_of "$P82" apm)
+tb_check "green's apm keeps blue's apm's MODE and PAUSE" \
+  bash -c "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' '$A' | grep -qx 'MODE=worker' &&
+           docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' '$A' | grep -qx 'PAUSE=15'"
+tb_check "the tables Tracardi 0.9 does not copy are named (empty here, so the upgrade goes on)" \
+  grep -q "tracardi-segment' was not copied by Tracardi, and holds nothing" "$OUT"
+tu finalize "$P82" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "finalize exits 0" [ $rc = 0 ]
+tb_check "blue's api is gone" test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P82" --filter "label=com.docker.compose.service=tracardi-api")"
+tb_check "0.9.0 still answers" [ "$(version_at "$API_URL")" = 0.9.0 ]
+tb_compose_down "$P82"
+
+echo "--- 3b. 0.8.2.1 -> 0.9.0 whose copy into MySQL loses a record"
+stack_up "$P82B" tracardi-0.8.2.1.yml || tb_die "the 0.8.2.1 stack did not come up"
+tb_seed_blue "$P82B" 0.8.2 3 || tb_die "could not seed the 0.8.2.1 stack"
+docker run -d --name "$P82B-mysql" --network "${P82B}_default" --network-alias mysql \
+  --label "com.docker.compose.project=$P82B" "$TB_MYSQL_IMAGE" >/dev/null || tb_die "no MySQL container"
+timeout 300 "$TRACUP" upgrade --stack "$P82B" --to 0.9.0 --registry "$TB_REGISTRY/faulty/migration-bad-record" \
+  --from-registry "$TB_REGISTRY" \
+  --switch ports --mysql-host mysql --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "a copy that finished with a record error fails the migration (rolled back, exit 4)" [ $rc = 4 ]
+tb_check "…naming the task and Tracardi's last error" \
+  grep -qE "task 'Migration of .*' finished, but Tracardi could not copy at least one record \(the last error: 1 validation error" "$ERR"
+tb_check "0.8.2.1 still answers" [ "$(version_at "$API_URL")" = 0.8.2 ]
+tb_compose_down "$P82B"
+
+echo "--- 4. 0.9.0 and the 1.0.0 open-source layout"
+stack_up "$P90" tracardi-0.9.0.yml || tb_die "the 0.9.0 stack did not come up"
+tu status "$P90" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "0.9.0: status names the api, worker, MySQL" \
+  bash -c "[ $rc = 0 ] && jq -e --arg p '$P90' '[.stacks[] | select(.name == \$p) | .containers[] | .role] | (index(\"api\") != null and index(\"worker\") != null and index(\"mysql\") != null)' '$OUT' >/dev/null"
+tu plan "$P90" --to 1.0.0 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "0.9.0 -> 1.0.0 is refused: both use db_version 09x" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"share db_version .09x.\"))] | length == 1' '$OUT' >/dev/null"
+tb_compose_down "$P90"
+stack_up "$P100" tracardi-0.9.0.yml TRACARDI_VERSION=1.0.0 || tb_die "the 1.0.0 stack did not come up"
+tu status "$P100" --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "1.0.0: status reads the release" \
+  bash -c "[ $rc = 0 ] && jq -e --arg p '$P100' '[.stacks[] | select(.name == \$p) | .containers[] | select(.role == \"api\") | .tag] == [\"1.0.0\"]' '$OUT' >/dev/null"
+tb_compose_down "$P100"
+
+tb_summary
