@@ -207,6 +207,7 @@ static const char *task_source(const char *name, char *buf, size_t cap)
         return NULL;
     memcpy(buf, q + 1, (size_t)(r - q - 1));
     buf[r - q - 1] = '\0';
+    tu_text_clean(buf, cap); /* Tracardi's text: printed, so one clean line */
     return buf;
 }
 
@@ -495,9 +496,12 @@ static int wait_tasks_in(struct engine *e, size_t hop, struct tapi *a, const str
                                     "not copy at least one record (the last error: %.300s); Tracardi keeps no count "
                                     "of them", ctx, what, msg);
                 else if (strcmp(st, "finished") == 0 && msg && *msg && !json_object_get(noted, id)) {
+                    char shown[201];
+                    snprintf(shown, sizeof(shown), "%s", msg);
+                    tu_text_clean(shown, sizeof(shown));
                     engine_say(e, "migrate", "%s: some of the old release's task records were not copied (0.9 "
-                               "refuses 0.8's task statuses; last error: %.200s): they are the history of background "
-                               "jobs, not data", ctx, msg);
+                               "refuses 0.8's task statuses; last error: %s): they are the history of background "
+                               "jobs, not data", ctx, shown);
                     json_object_set_new(noted, id, json_true());
                     done++, frac += 1.0;
                 } else if (strcmp(st, "finished") == 0 && msg && *msg)

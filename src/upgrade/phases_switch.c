@@ -246,6 +246,33 @@ static void record_docs_at_switch(struct engine *e, size_t last)
     json_decref(names);
 }
 
+/* The green containers of the hop: running, never restarted, not unhealthy. Returns 0,
+ * or a positive number with err naming the first that is not, -1 when the daemon fails. */
+static int observe_containers(struct engine *e, size_t last, struct tu_err *err)
+{
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) {
+        json_t *ins = NULL;
+        if (docker_container_inspect(e->u->d, jstr(c, "id"), &ins, err) < 0)
+            return -1;
+        json_t *st = json_object_get(ins, "State");
+        long restarts = (long)json_integer_value(json_object_get(ins, "RestartCount"));
+        const char *status = jstr(st, "Status");
+        const char *health = jstr(json_object_get(st, "Health"), "Status");
+        if (restarts > 0 || !status || strcmp(status, "running") != 0 || (health && strcmp(health, "unhealthy") == 0)) {
+            tu_err_set(err, TU_ERR_REFUSED, "observe: %s is %s (restarts %ld%s%s)", jstr(c, "name"),
+                       status ? status : "?", restarts, health ? ", health " : "", health ? health : "");
+            rc = 1;
+        }
+        json_decref(ins);
+        if (rc)
+            break;
+    }
+    return rc;
+}
+
 int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
 {
     (void)hop;
@@ -263,29 +290,17 @@ int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
     int rc = 0;
     long checks = 0;
     while (rc == 0) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) {
-            json_t *ins = NULL;
-            if (docker_container_inspect(e->u->d, jstr(c, "id"), &ins, err) < 0) {
-                rc = -1;
-                break;
-            }
-            json_t *st = json_object_get(ins, "State");
-            long restarts = (long)json_integer_value(json_object_get(ins, "RestartCount"));
-            const char *status = jstr(st, "Status");
-            const char *health = jstr(json_object_get(st, "Health"), "Status");
-            if (restarts > 0 || !status || strcmp(status, "running") != 0 ||
-                (health && strcmp(health, "unhealthy") == 0)) {
-                rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s is %s (restarts %ld%s%s)", jstr(c, "name"),
-                                status ? status : "?", restarts, health ? ", health " : "", health ? health : "");
-            }
-            json_decref(ins);
-            if (rc)
-                break;
+        rc = observe_containers(e, last, err) != 0 ? -1 : 0;
+        if (rc == 0 && pub && !engine_public_answers(pub, ver, 3000, NULL)) {
+            /* A crash shows on the endpoint first: say which container went, when one did. */
+            struct tu_err ce;
+            tu_err_clear(&ce);
+            if (observe_containers(e, last, &ce) > 0)
+                rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s: %s", pub, ver,
+                                ce.msg + (strncmp(ce.msg, "observe: ", 9) == 0 ? 9 : 0));
+            else
+                rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s", pub, ver);
         }
-        if (rc == 0 && pub && !engine_public_answers(pub, ver, 3000, NULL))
-            rc = tu_err_set(err, TU_ERR_REFUSED, "observe: %s stopped answering %s", pub, ver);
         checks++;
         if (rc || time_mono_ms() >= end)
             break;
