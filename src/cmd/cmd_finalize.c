@@ -53,6 +53,11 @@ static void print_plan(FILE *f, json_t *plan)
     json_t *g = json_object_get(plan, "indices");
     if (!g) {
         fprintf(f, "Elasticsearch holds no indices of Tracardi %s.\n", js(plan, "from"));
+    } else if (json_is_true(json_object_get(plan, "shared_data"))) {
+        fprintf(f, "Indices %s.%s stay: Tracardi %s runs on them (both releases use db_version %s); %lld indices, "
+                   "%lld documents.\n", js(g, "db_version"), js(g, "tenant"), js(plan, "to"), js(g, "db_version"),
+                (long long)json_integer_value(json_object_get(g, "count")),
+                (long long)json_integer_value(json_object_get(g, "docs")));
     } else if (json_is_true(json_object_get(plan, "delete_indices"))) {
         fprintf(f, "Indices deleted, Tracardi %s (%s.%s):\n", js(plan, "from"), js(g, "db_version"), js(g, "tenant"));
         idxview_group(f, g, "  ");

@@ -7,7 +7,7 @@
 #include "upgrade/plan.h"
 #include "upgrade/upctx.h"
 
-enum { O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SWITCH, O_MYSQL, O_JSON };
+enum { O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SHARE_DATA, O_SWITCH, O_MYSQL, O_JSON };
 static const struct opt_spec opts[] = {
     [O_TO] = {"to", 0, "VERSION", "the Tracardi release to upgrade to (required)"},
     [O_REGISTRY] = {"registry", 0, "HOST[:PORT][/PATH]", "where the images come from (default docker.io)"},
@@ -17,6 +17,8 @@ static const struct opt_spec opts[] = {
     [O_ALLOW_DEV] = {"allow-dev", 0, NULL, "allow a -dev release (may lose data on upgrade)"},
     [O_ALLOW_DOWNGRADE] = {"allow-downgrade", 0, NULL, "run an older release on the indices it left behind "
                                                        "(nothing is migrated or deleted)"},
+    [O_SHARE_DATA] = {"share-data", 0, NULL, "run another release of the same db_version (0.9 -> 1.x) on the "
+                                             "running one's data, which tracup cannot confirm from its source"},
     [O_SWITCH] = {"switch", 0, "edge|ports|external", "how traffic moves (default edge)"},
     [O_MYSQL] = {"mysql-host", 0, "HOST[:PORT]", "MySQL for a release that needs it (0.9+) when blue has none"},
     [O_JSON] = {"json", 0, NULL, "print the plan as one JSON object"},
@@ -53,6 +55,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     if ((rc = upopts_open_from(ctx, o->value[O_REGISTRY], o->value[O_FROM_REGISTRY], o->value[O_STACK], &d, &u)))
         return rc;
     struct plan_opts po = {.target = o->value[O_TO], .registry = prefix, .allow_dev = o->set[O_ALLOW_DEV], .allow_downgrade = o->set[O_ALLOW_DOWNGRADE],
+                           .share_data = o->set[O_SHARE_DATA],
                            .switch_mode = o->value[O_SWITCH], .mysql_host = o->value[O_MYSQL]};
     struct plan p;
     if (plan_build(&u, &po, &p, &err) < 0) {

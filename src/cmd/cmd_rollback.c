@@ -29,7 +29,11 @@ static int confirm(struct tu_ctx *ctx, struct upctx *u, json_t *doc, int yes)
     if (json_is_true(json_object_get(doc, "switched")) || strcmp(json_string_value(json_object_get(doc, "state")), "done") == 0)
     {
         long long n = upgrade_written_since_switch(u, doc);
-        if (n >= 0)
+        if (json_is_true(json_object_get(doc, "shared_data")))
+            fprintf(f, "%s ran on %s's own indices (one db_version): what it wrote while it served stays in them, "
+                       "and %s serves it; nothing is deleted.\n", to ? to : "the new release", from ? from : "blue",
+                    from ? from : "blue");
+        else if (n >= 0)
             fprintf(f, "Since traffic reached %s it wrote %lld documents (events, profiles, ...) into its own "
                               "indices; %s's indices do not have them.\n", to ? to : "the new release", n,
                     from ? from : "blue");

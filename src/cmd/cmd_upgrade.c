@@ -6,7 +6,7 @@
 #include "tracardi/version.h"
 
 enum {
-    O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT, O_SMOKE_INTERVAL,
+    O_TO, O_REGISTRY, O_FROM_REGISTRY, O_STACK, O_ALLOW_DEV, O_ALLOW_DOWNGRADE, O_SHARE_DATA, O_SWITCH, O_SWITCH_CMD, O_PUBLIC_URL, O_MYSQL, O_SMOKE_TIMEOUT, O_SMOKE_INTERVAL,
     O_OBSERVE, O_BLUE_STANDBY, O_MIGRATE_TIMEOUT, O_CHECKS, O_HOOKS_DIR, O_HOOK_TIMEOUT, O_ADMIN_EMAIL, O_ADMIN_PW_FILE,
     O_YES, O_JSON
 };
@@ -19,6 +19,8 @@ static const struct opt_spec opts[] = {
     [O_ALLOW_DEV] = {"allow-dev", 0, NULL, "allow a -dev release (may lose data on upgrade)"},
     [O_ALLOW_DOWNGRADE] = {"allow-downgrade", 0, NULL, "run an older release on the indices it left behind "
                                                        "(nothing is migrated or deleted)"},
+    [O_SHARE_DATA] = {"share-data", 0, NULL, "run another release of the same db_version (0.9 -> 1.x) on the "
+                                             "running one's data, which tracup cannot confirm from its source"},
     [O_SWITCH] = {"switch", 0, "edge|ports|external", "how traffic moves (default edge: no dropped requests)"},
     [O_SWITCH_CMD] = {"switch-command", 0, "CMD", "with --switch external: run by sh to repoint your proxy"},
     [O_PUBLIC_URL] = {"public-url", 0, "URL", "with --switch external: where the api answers the public"},
@@ -64,6 +66,7 @@ static int run(struct tu_ctx *ctx, const struct cmd_opts *o)
     uo.plan.registry = o->value[O_REGISTRY] ? o->value[O_REGISTRY] : cmd_registry(ctx, NULL);
     uo.plan.allow_dev = o->set[O_ALLOW_DEV];
     uo.plan.allow_downgrade = o->set[O_ALLOW_DOWNGRADE];
+    uo.plan.share_data = o->set[O_SHARE_DATA];
     uo.plan.switch_mode = sw;
     uo.plan.mysql_host = o->value[O_MYSQL];
     uo.yes = o->set[O_YES];

@@ -52,6 +52,9 @@ static void add_path(json_t *o, const struct tversion *running, const struct tve
         }
         json_object_set_new(o, "hops", hj);
         json_object_set_new(o, "path_error", json_null());
+        /* One db_version: nothing is migrated, the new release runs on the old one's data. */
+        if (n == 1 && hops[0].shared)
+            json_object_set_new(o, "shared_data", json_true());
     }
     json_object_set_new(o, "not_in_registry", missing);
 }
@@ -242,7 +245,10 @@ void avail_print(FILE *f, const json_t *doc)
             buf_init(&pa, 0);
             path_text(&pa, doc, newest);
             size_t nh = json_array_size(hops);
-            fprintf(f, "Newest release: %s, %zu hop%s: %s\n", nv, nh, nh == 1 ? "" : "s", pa.data);
+            fprintf(f, "Newest release: %s, %zu hop%s: %s%s\n", nv, nh, nh == 1 ? "" : "s", pa.data,
+                    json_is_true(json_object_get(newest, "shared_data"))
+                        ? " (the same db_version: it runs on the running release's data, nothing is migrated)"
+                        : "");
             fprintf(f, "  tracup plan --to %s   shows what the upgrade would do\n", nv);
             buf_free(&pa);
         } else {

@@ -66,13 +66,15 @@ int release_hops(const struct tversion *from, const struct tversion *to, struct 
     if (!ti)
         return tu_err_set(err, TU_ERR_REFUSED, "tracup does not know Tracardi %s's indices (db_version)", to->text);
     if (fi == ti) {
-        tu_err_set(err, TU_ERR_REFUSED,
-                   "Tracardi %s and %s share db_version '%s': both would write the same Elasticsearch "
-                   "indices, so the new release cannot run beside the old one and a rollback could not undo "
-                   "its writes",
-                   from->text, to->text, fi->db_version);
-        tu_err_hint(err, "upgrade such releases in place, after a snapshot of Elasticsearch");
-        return -1;
+        if (tversion_cmp(to, from) <= 0)
+            return tu_err_set(err, TU_ERR_REFUSED, "Tracardi %s is not newer than %s", to->text, from->text);
+        memset(&out[0], 0, sizeof(out[0]));
+        out[0].from_info = fi;
+        out[0].to_info = ti;
+        out[0].to = *to;
+        out[0].shared = 1;
+        *n = 1;
+        return 0;
     }
     size_t a = (size_t)(fi - chain), b = (size_t)(ti - chain);
     if (b < a)

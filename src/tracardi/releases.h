@@ -31,6 +31,9 @@ struct hop {
     const struct release_info *from_info;
     const struct release_info *to_info;
     int intermediate;              /* installed only to migrate through */
+    /* Both releases use one db_version (0.8.2 -> 0.8.2.1, 0.9 -> 1.x): the new one runs
+     * on the old one's indices and nothing is migrated. */
+    int shared;
 };
 
 /* The i-th release of the migration chain ("0.8.0", …), oldest first; NULL past
@@ -44,8 +47,10 @@ const struct release_info *release_info_of(const struct tversion *v);
 /* The tenant name a release uses without TENANT_NAME: md5 of the version up to
  * 0.8.0, of the db_version from 0.8.1; the first 5 hex digits (into out[6]). */
 void release_tenant(const struct tversion *v, char out[6]);
-/* The hops from `from` to `to`, one per migration step (design.md §3). Fails
- * with TU_ERR_REFUSED when a step is impossible (same db_version, unknown release). */
+/* The hops from `from` to `to`, one per migration step. Two releases of one
+ * db_version make one hop with `shared` set (whether to take it is the plan's
+ * call). Fails with TU_ERR_REFUSED when a step is impossible (backwards, unknown
+ * release). */
 int release_hops(const struct tversion *from, const struct tversion *to, struct hop *out, size_t *n,
                  struct tu_err *err);
 

@@ -438,6 +438,9 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
     json_object_set_new(doc, "upgrade_dir", json_string(e.upgrade_dir));
     if (e.plan.downgrade)
         json_object_set_new(doc, "downgrade", json_true());
+    /* One db_version: green runs on blue's indices; nothing of them is ever deleted. */
+    if (e.plan.shared)
+        json_object_set_new(doc, "shared_data", json_true());
     /* What resume needs to carry on as this run would have. */
     /* Not the switch command: an operator's command line may carry a token. */
     json_object_set_new(doc, "opts", json_pack("{s:I,s:I,s:I,s:s?,s:s?,s:s?}", "smoke_timeout_s",

@@ -161,10 +161,17 @@ static int finalize_plan(struct upctx *u, const struct fin_opts *o, json_t *doc,
     json_t *group = indices_find(groups, jstr(from, "db_version"), jstr(from, "name"));
     if (group)
         json_object_set(*plan, "indices", group);
+    if (json_is_true(json_object_get(doc, "shared_data")))
+        json_object_set_new(*plan, "shared_data", json_true());
     int rc = 0;
     char why[512];
     const char *refusal = NULL;
-    if (group && o->delete_indices) {
+    if (o->delete_indices && json_is_true(json_object_get(doc, "shared_data"))) {
+        snprintf(why, sizeof(why), "Tracardi %s runs on %s's indices (both use db_version %s): there are no old "
+                                   "indices to delete; finalize without --delete-old-indices",
+                 jstr(doc, "to"), jstr(from, "version"), jstr(from, "db_version"));
+        refusal = why;
+    } else if (group && o->delete_indices) {
         refusal = indices_guard(group, REL_ROLLBACK | REL_CONTAINERS, why, sizeof(why));
         if (!refusal && only_blue_containers(group, blue, why, sizeof(why)) < 0)
             refusal = why;

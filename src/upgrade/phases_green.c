@@ -250,6 +250,7 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
     struct tapi a;
     tapi_init(&a, url, 5000);
     char last[600] = "no answer yet";
+    char said[96] = "";
     int rc = -1;
     for (;;) {
         json_t *det = NULL;
@@ -258,6 +259,9 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
         if (tapi_details(&a, &det, &ce) == 0) {
             const char *gv = jstr(det, "version"), *gdb = jstr(det, "db_version");
             if (gv && tversion_same_release(gv, ver) && (!want_db || (gdb && strcmp(gdb, want_db) == 0))) {
+                /* A patch tag's api says its release's three numbers: print what it said. */
+                if (strcmp(gv, ver) != 0)
+                    snprintf(said, sizeof(said), "%.20s, the version %.20s's library reports", gv, ver);
                 json_decref(det);
                 rc = 0;
                 break;
@@ -290,8 +294,8 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
     if (rc == 0)
         engine_save(e, err);
     if (rc == 0)
-        engine_say(e, "smoke", "%s runs and answers %s (db_version %s)", engine_green_name(e, hop, "api"), ver,
-                   want_db ? want_db : "?");
+        engine_say(e, "smoke", "%s runs and answers %s (db_version %s)", engine_green_name(e, hop, "api"),
+                   said[0] ? said : ver, want_db ? want_db : "?");
     else
         attach_log_tail(e, api_id, err);
 out:
@@ -472,10 +476,28 @@ int phase_install(struct engine *e, size_t hop, struct tu_err *err)
     const char *token = stack_env(e->u->api, "INSTALLATION_TOKEN");
     int rc = -1;
     json_t *st = NULL;
-    int installed = 0;
-    if (tapi_install_status(&a, &st, err) == 0)
+    int installed = 0, asked = 0;
+    if (tapi_install_status(&a, &st, err) == 0) {
+        asked = 1;
         installed = json_is_true(json_object_get(st, "schema_ok")) && json_is_true(json_object_get(st, "admin_ok"));
+    }
     json_decref(st);
+    if (json_is_true(json_object_get(e->j.doc, "shared_data"))) {
+        /* Installing here would create indices or tables beside the running release, on
+         * its data: a change no rollback undoes. */
+        const char *from = jstr(json_object_get(e->j.doc, "from"), "version");
+        if (!installed) {
+            tu_err_set(err, TU_ERR_REFUSED, "install: Tracardi %s %s on the data it shares with %s; installing it "
+                                            "would change the data %s runs on, which tracup does not do beside a "
+                                            "running release", jstr(hj, "to"),
+                       asked ? "does not report its schema and admin as installed" : "cannot say whether it is installed",
+                       from, from);
+            goto out;
+        }
+        engine_say(e, "install", "%s shares %s's data and finds it installed: nothing to install", jstr(hj, "to"), from);
+        rc = check_after_install(e, hop, &a, err);
+        goto out;
+    }
     if (!installed) {
         engine_say(e, "install", "installing %s (indices, admin %s)", jstr(hj, "to"), e->o->admin_email);
         if (tapi_install(&a, token ? token : "tracardi", e->o->admin_email, e->o->admin_password, err) < 0) {

@@ -359,6 +359,11 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
         engine_say(e, "migrate", "downgrade: skipped; the release runs on the indices it left behind");
         return 0;
     }
+    if (json_is_true(json_object_get(e->j.doc, "shared_data"))) {
+        engine_say(e, "migrate", "nothing to migrate: both releases use db_version %s",
+                   jstr(engine_hop(e, hop), "to_db_version"));
+        return 0;
+    }
     json_t *hj = engine_hop(e, hop);
     const char *url = jstr(hj, "api_url");
     if (!url)
@@ -447,6 +452,12 @@ int engine_release_indices(struct engine *e, const char *db, const char *tenant,
 int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, const char *phase,
                                   const char *why, struct tu_err *err)
 {
+    /* Never the running release's own indices, whatever a caller thinks they hold. */
+    json_t *from = json_object_get(e->j.doc, "from");
+    if (jstr(from, "db_version") && jstr(from, "name") && strcmp(jstr(from, "db_version"), db) == 0 &&
+        strcmp(jstr(from, "name"), tenant) == 0)
+        return tu_err_set(err, TU_ERR_REFUSED, "the indices %s.%s.* are %s's own: they are never deleted here", db,
+                          tenant, jstr(from, "version") ? jstr(from, "version") : "the old release");
     json_t *names = NULL;
     int64_t docs = 0;
     if (engine_release_indices(e, db, tenant, &names, &docs, err) < 0)

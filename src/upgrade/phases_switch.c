@@ -311,7 +311,7 @@ int phase_observe(struct engine *e, size_t hop, struct tu_err *err)
         time_sleep_ms(1000);
     }
     if (rc == 0)
-        engine_say(e, "observe", "%ld checks, no restart, every answer %s", checks, ver);
+        engine_say(e, "observe", "%ld checks, no restart, every answer from %s", checks, ver);
     free(pub);
     return rc;
 }

@@ -39,14 +39,20 @@ size_t plan_release_images(const struct upctx *u, const struct tversion *v, cons
     size_t n = 0;
     keys[n++] = "api";
     keys[n++] = "gui";
+    int blue_has_apm = 0, blue_has_uw = 0;
+    for (size_t i = 0; u->stack && i < u->stack->n; i++) {
+        const char *k = u->stack->c[i].image_key;
+        blue_has_apm |= k && strcmp(k, "apm") == 0;
+        blue_has_uw |= k && strcmp(k, "update-worker") == 0;
+    }
+    /* The update worker runs the migration; a release that shares blue's data migrates
+     * nothing and gets one only when blue runs one. */
     const struct tracardi_image *uw = tracardi_image_by_key("update-worker");
-    if (tracardi_image_in_release(uw, v))
+    const struct release_info *bi = release_info_of(&u->blue_v), *ti = release_info_of(v);
+    int shared = bi && bi == ti;
+    if (tracardi_image_in_release(uw, v) && (!shared || blue_has_uw))
         keys[n++] = "update-worker";
     const struct tracardi_image *apm = tracardi_image_by_key("apm");
-    int blue_has_apm = 0;
-    for (size_t i = 0; u->stack && i < u->stack->n; i++)
-        if (u->stack->c[i].image_key && strcmp(u->stack->c[i].image_key, "apm") == 0)
-            blue_has_apm = 1;
     if (blue_has_apm && tracardi_image_in_release(apm, v))
         keys[n++] = "apm";
     return n;
@@ -126,6 +132,61 @@ static void intermediate_tag(const struct upctx *u, const struct plan_opts *o, s
     reg_api_free(&api);
 }
 
+/* Same first three numbers: a patch tag of one release (0.8.2 and 0.8.2.1). */
+static int same_release(const struct tversion *a, const struct tversion *b)
+{
+    for (int i = 0; i < 3; i++)
+        if ((a->nparts > i ? a->parts[i] : 0) != (b->nparts > i ? b->parts[i] : 0))
+            return 0;
+    return !a->suffix[0] && !b->suffix[0];
+}
+
+/* Two releases of one db_version: the target runs beside blue on blue's own indices and
+ * nothing is migrated. Read in Tracardi/tracardi: a release's install creates what is
+ * missing and changes a mapping only when asked (update_mapping, which tracup never
+ * sends; setup_indices.py), and from 0.9 SQLAlchemy's
+ * create_all creates missing tables and never alters one; no release checks the
+ * version of the data it opens. Between 0.8.2 (commit "New version 0.8.2") and the
+ * 0.8.2.1 branch no index is added and no mapping changes (entity-index.json changes
+ * only its refresh interval, a setting install never applies to an existing index). A
+ * patch tag reports its release's three numbers (config.py VERSION): tracup takes it
+ * as that release. Another release (0.9 -> 1.0, 1.0 -> 1.1) has no source tracup
+ * could read: refused unless the operator says --share-data. */
+static void plan_shared(struct upctx *u, const struct plan_opts *o, struct plan *p)
+{
+    const struct hop *h = &p->hops[0].hop;
+    p->shared = 1;
+    char tenant[6];
+    release_tenant(&h->to, tenant);
+    int patch = same_release(&u->blue_v, &h->to);
+    json_t *cannot = json_array();
+    json_array_append_new(cannot, json_string("the documents the new release writes while it serves (events, "
+                                              "profiles, sessions) stay in the shared indices"));
+    json_array_append_new(cannot, json_string("mapping fields its install or its writes add to the shared indices"));
+    if (h->to_info->needs_mysql)
+        json_array_append_new(cannot, json_string("MySQL tables it creates and the rows it changes"));
+    json_t *sj = json_pack("{s:s,s:s,s:s,s:b,s:s,s:o}", "db_version", h->to_info->db_version, "tenant", tenant,
+                           "indices", "", "confirmed", patch, "rollback_undoes",
+                           "the traffic and the containers: blue serves again, on the same data", "rollback_cannot_undo",
+                           cannot);
+    char *idx = xasprintf("%s.%s.*, prod-%s.%s.*", h->to_info->prefix, tenant, h->to_info->prefix, tenant);
+    json_object_set_new(sj, "indices", json_string(idx));
+    free(idx);
+    if (!patch) {
+        json_object_set_new(sj, "unconfirmed",
+                            json_sprintf("tracup could not read Tracardi %s's source: that its indices and MySQL "
+                                         "tables are the ones %s made cannot be confirmed",
+                                         h->to.text, u->blue_v.text));
+        if (!o->share_data)
+            refuse(p, "Tracardi %s and %s share db_version '%s', but %s is another release whose source tracup "
+                      "could not read: that it runs on %s's indices and tables unchanged cannot be confirmed "
+                      "(Tracardi creates missing tables and never alters one); take a snapshot of Elasticsearch "
+                      "and MySQL, then pass --share-data to run it on the same data",
+                   u->blue_v.text, h->to.text, h->to_info->db_version, h->to.text, u->blue_v.text);
+    }
+    json_object_set_new(p->doc, "shared_data", sj);
+}
+
 static void plan_elastic(struct upctx *u, struct plan *p)
 {
     json_t *ej = json_object();
@@ -191,6 +252,8 @@ static void plan_elastic(struct upctx *u, struct plan *p)
                        hp->to.text, hp->to_info->db_version, tenant);
             continue;
         }
+        if (hp->shared)
+            continue; /* they are blue's: the new release runs on them */
         int64_t docs = 0;
         for (size_t i = 0; i < n; i++) {
             struct tindex t;
@@ -215,7 +278,7 @@ static void plan_elastic(struct upctx *u, struct plan *p)
         long blue_count = release_index_count(&u->blue_v);
         int64_t est = blue_count > 0 && blue_shards > 0 ? blue_shards * release_index_count(&hp->to) / blue_count : 0;
         int64_t floor = release_install_shards(&hp->to);
-        if (!p->downgrade)
+        if (!p->downgrade && !hp->shared)
             needed += est > floor ? est : floor;
     }
     json_object_set_new(ej, "shards_open", json_integer(open));
@@ -489,6 +552,8 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
         if (hops[i].intermediate)
             intermediate_tag(u, o, &p->hops[i].hop);
     }
+    if (p->nhops == 1 && hops[0].shared)
+        plan_shared(u, o, p);
 
     /* Parts tracup cannot upgrade: refused by name, never copied as if they were workers. */
     for (size_t i = 0; i < u->stack->n; i++) {
@@ -523,7 +588,7 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     /* tracardi-api middleware/context.py reads x-context only without PRODUCTION=yes: such
      * an api cannot be told to migrate the staging context. */
     const char *prod = stack_env(u->api, "PRODUCTION");
-    if (prod && strcasecmp(prod, "yes") == 0 && p->nhops > 0 && !p->downgrade)
+    if (prod && strcasecmp(prod, "yes") == 0 && p->nhops > 0 && !p->downgrade && !p->shared)
         refuse(p, "the api '%s' runs with PRODUCTION=yes: Tracardi ignores the x-context header there, so its "
                   "migration cannot be pointed at the staging context", u->api->name);
 
@@ -567,8 +632,10 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     for (size_t i = 0; i < p->nhops; i++) {
         plan_images(u, o, p, &p->hops[i]);
         json_t *one = hop_json(u, o, &p->hops[i]);
-        if (p->downgrade)
+        if (p->downgrade || p->shared)
             json_object_set_new(one, "migration", json_array());
+        if (p->shared)
+            json_object_set_new(one, "shared_data", json_true());
         json_array_append_new(hj, one);
     }
     json_object_set_new(p->doc, "hops", hj);
@@ -612,7 +679,7 @@ void plan_print(FILE *f, const struct plan *p)
                                             : "");
         json_array_foreach(json_object_get(h, "images"), k, v)
         {
-            if (json_object_get(v, "image_id"))
+            if (json_is_string(json_object_get(v, "image_id")))
                 fprintf(f, "  offline  %-58s image %s (loaded from a bundle, not pulled)\n", js(v, "ref"),
                         js(v, "image_id"));
             else
@@ -632,10 +699,21 @@ void plan_print(FILE *f, const struct plan *p)
         json_array_foreach(json_object_get(h, "migration"), k, v)
             fprintf(f, "  migrate  %-10s POST %s from %s, %s (runs in %s)\n", js(v, "context"), js(v, "call"),
                     js(v, "from_version"), js(v, "header"), js(v, "runs_in"));
+        json_t *sh = json_object_get(d, "shared_data");
         if (json_is_true(json_object_get(d, "downgrade")))
             fprintf(f, "  downgrade: %s runs on the indices it left behind; nothing is installed, migrated or "
                        "deleted\n", js(h, "to"));
-        else
+        else if (sh) {
+            fprintf(f, "  shared   both releases use db_version %s: %s runs on %s's own data (%s), nothing is "
+                       "installed or migrated\n", js(sh, "db_version"), js(h, "to"), js(blue, "version"),
+                    js(sh, "indices"));
+            fprintf(f, "  rollback undoes %s; it cannot undo:\n", js(sh, "rollback_undoes"));
+            json_array_foreach(json_object_get(sh, "rollback_cannot_undo"), k, v)
+                fprintf(f, "             - %s\n", json_string_value(v));
+            if (json_object_get(sh, "unconfirmed"))
+                fprintf(f, "  unconfirmed: %s\n", js(sh, "unconfirmed"));
+            fprintf(f, "  finalize removes the old containers; the indices stay (they are the new release's)\n");
+        } else
             fprintf(f, "  verify   document counts of every copied index, old against new\n");
     }
     json_t *off = json_object_get(d, "offline");

@@ -16,6 +16,8 @@ struct plan_opts {
     const char *switch_mode;   /* "edge" (default), "ports", "external" */
     const char *mysql_host;    /* HOST[:PORT] for a target that needs MySQL, or NULL */
     int skip_registry;         /* do not ask the registry for digests (resume, tests) */
+    int share_data;            /* run another release of the same db_version on blue's data,
+                                * unconfirmed by any source tracup could read */
 };
 
 struct plan_image {
@@ -39,6 +41,7 @@ struct plan {
     size_t nhops;
     int refused;
     int downgrade;             /* the target is older: its own indices, nothing migrated */
+    int shared;                /* one db_version: the target runs on blue's indices, nothing migrated */
     char tenant_from[6];       /* blue's tenant name */
 };
 

@@ -370,8 +370,13 @@ int engine_rollback_steps(struct engine *e, struct tu_err *err)
     /* Indices no traffic ever reached hold only the failed migration's copies: a
      * retry must not migrate into them (that duplicates documents, tracardi #565). */
     int reached = json_is_true(json_object_get(e->j.doc, "ever_switched"));
-    /* A downgrade ran on indices that were there before it: they are never deleted. */
-    for (size_t h = 0; h < nh && !json_is_true(json_object_get(e->j.doc, "downgrade")); h++) {
+    /* A downgrade ran on indices that were there before it, a release of blue's
+     * db_version on blue's own: they are never deleted. */
+    int shared = json_is_true(json_object_get(e->j.doc, "shared_data"));
+    if (shared)
+        engine_say(e, "rollback", "%s ran on %s's own indices: nothing is deleted%s", jstr(e->j.doc, "to"), ver,
+                   reached ? "; what it wrote while it served stays in them" : "");
+    for (size_t h = 0; h < nh && !shared && !json_is_true(json_object_get(e->j.doc, "downgrade")); h++) {
         json_t *hj = engine_hop(e, h);
         struct tversion v;
         struct tu_err ve;

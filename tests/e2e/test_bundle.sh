@@ -75,6 +75,8 @@ untag_ours() { local r; for r in $ROLES; do docker rmi "$REG/$(path_of "$r"):0.8
 tb_cleanup_add untag_ours
 for r in $ROLES; do
   src=$TB_REGISTRY/$(path_of "$r"):0.8.2 dst=$REG/$(path_of "$r"):0.8.2
+  # an earlier test's finalize may have removed the local tag: the test bed's registry has it
+  docker image inspect "$src" >/dev/null 2>&1 || timeout 120 docker pull -q "$src" >/dev/null 2>>"$WORK/push.err"
   docker tag "$src" "$dst" && timeout 120 docker push -q "$dst" >/dev/null 2>>"$WORK/push.err" ||
     tb_die "cannot push $dst: $(tail -n 3 "$WORK/push.err")"
 done

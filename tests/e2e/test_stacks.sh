@@ -11,8 +11,11 @@
 #      green gets an update worker, apm keeps blue's MODE=worker, the tables Tracardi 0.9
 #      does not copy are named, then finalize; the same upgrade whose copy into MySQL
 #      loses a record rolls back;
-#   4. 0.9.0 and the 1.0.0 open-source layout: status, and the 0.9 -> 1.0 upgrade (one
-#      db_version) is refused with its reason.
+#   3c. 0.8.2 -> 0.8.2.1, a patch tag of one db_version: green on blue's own indices,
+#      nothing installed or migrated; rollback deletes nothing (what green wrote stays);
+#      finalize refuses --delete-old-indices and keeps the indices;
+#   4. 0.9.0 and the 1.0.0 open-source layout: status; 0.9 -> 1.0 (one db_version, 1.x's
+#      source unread) is refused without --share-data, runs with it, and rolls back.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -29,8 +32,8 @@ export TRACUP_ADMIN_PASSWORD="green-St4ck-$RANDOM$RANDOM"
 mkdir -p "$TRACUP_STATE_DIR"
 OUT=$WORK/out ERR=$WORK/err
 P80=${TB_E2E_PREFIX}st80 P81=${TB_E2E_PREFIX}st81 P82=${TB_E2E_PREFIX}st821 P90=${TB_E2E_PREFIX}st90
-P100=${TB_E2E_PREFIX}st100 P82B=${TB_E2E_PREFIX}st821b
-for p in "$P80" "$P81" "$P82" "$P82B" "$P90" "$P100"; do tb_cleanup_add "tb_compose_down '$p'"; done
+P100=${TB_E2E_PREFIX}st100 P82B=${TB_E2E_PREFIX}st821b P82S=${TB_E2E_PREFIX}st82s
+for p in "$P80" "$P81" "$P82" "$P82B" "$P82S" "$P90" "$P100"; do tb_cleanup_add "tb_compose_down '$p'"; done
 
 jqe() { tb_jqe "$@"; }
 tu() { local cmd=$1 stack=$2; shift 2; timeout 300 "$TRACUP" "$cmd" --registry "$TB_REGISTRY" --stack "$stack" "$@"; }
@@ -168,14 +171,104 @@ tb_check "…naming the task and Tracardi's last error" \
 tb_check "0.8.2.1 still answers" [ "$(version_at "$API_URL")" = 0.8.2 ]
 tb_compose_down "$P82B"
 
+# The names of a release's indices (staging, production, static), sorted.
+index_names() { curl -s --max-time 10 "$TB_ELASTIC_URL/_cat/indices?format=json" |
+  jq -r --arg re "^(prod-|static-)?$1\\.$2\\." '[.[] | .index | select(test($re))] | sort | .[]'; }
+# One document written into the shared event index, as the new release would write it.
+write_event() {
+  local idx
+  idx=$(index_names "$1" "$2" | grep -E "^$1\.$2\.tracardi-event-" | head -n1)
+  [ -n "$idx" ] && curl -s --max-time 10 -X POST "$TB_ELASTIC_URL/$idx/_doc/$3?refresh=true" \
+    -H 'content-type: application/json' -d '{"type":"written-by-green"}' | jq -e '.result == "created"' >/dev/null
+}
+doc_exists() { local idx; idx=$(index_names "$1" "$2" | grep -E "^$1\.$2\.tracardi-event-" | head -n1)
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$TB_ELASTIC_URL/$idx/_doc/$3")" = 200 ]; }
+blue_api_state() { state_of "$(docker ps -aq --filter "label=com.docker.compose.project=$1" --filter label=com.docker.compose.service=tracardi-api | head -n1)"; }
+
+echo "--- 3c. 0.8.2 -> 0.8.2.1 on shared data (one db_version, 0820)"
+stack_up "$P82S" tracardi-0.8.2.1.yml TRACARDI_VERSION=0.8.2 || tb_die "the 0.8.2 stack did not come up"
+tb_seed_blue "$P82S" 0.8.2 3 || tb_die "could not seed the 0.8.2 stack"
+BEFORE=$(index_names 0820 ffe49)
+DOCS0=$(tb_release_docs 0820 ffe49)
+tu plan "$P82S" --to 0.8.2.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+cp "$OUT" "$WORK/plan82s.json"
+tb_check "plan 0.8.2 -> 0.8.2.1 is ok: a patch tag, no flag needed" bash -c "[ $rc = 0 ] && jq -e '.ok == true' '$OUT' >/dev/null"
+tb_check "…on blue's indices, confirmed, nothing migrated, no shard added" \
+  jqe '.shared_data.db_version == "0820" and .shared_data.tenant == "ffe49" and .shared_data.confirmed == true and
+       (.hops | length == 1) and .hops[0].migration == [] and .hops[0].shared_data == true and
+       .elasticsearch.shards_needed == 0' "$OUT"
+tu plan "$P82S" --to 0.8.2.1 --switch ports >"$OUT" 2>"$ERR"
+tb_check "plan says what a rollback cannot undo" \
+  bash -c "grep -q 'runs on 0.8.2.s own data (0820.ffe49.\*, prod-0820.ffe49.\*), nothing is installed or migrated' '$OUT' &&
+           grep -q 'mapping fields its install or its writes add' '$OUT' && ! grep -q 'migrate  ' '$OUT'"
+tb_check "…pulls each image by the registry's digest (no bundle here, so no 'offline' line)" \
+  bash -c "grep -qE '^  pull +$TB_REGISTRY/tracardi/tracardi-api:0.8.2.1 +sha256:' '$OUT' && ! grep -q offline '$OUT'"
+export TRACUP_ADMIN_PASSWORD_GREEN=$TRACUP_ADMIN_PASSWORD
+export TRACUP_ADMIN_PASSWORD=$TB_BLUE_PASSWORD   # shared data: blue's own admin
+tu upgrade "$P82S" --to 0.8.2.1 --switch ports --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade to 0.8.2.1 on shared data exits 0" [ $rc = 0 ]
+[ $rc = 0 ] || tail -n 15 "$ERR" >&2
+tb_check "…found the schema installed and migrated nothing" \
+  bash -c "grep -q \"shares 0.8.2's data and finds it installed: nothing to install\" '$OUT' &&
+           grep -q 'nothing to migrate: both releases use db_version 0820' '$OUT'"
+DIG=$(jq -r '.hops[0].images[] | select(.image == "api") | .digest' "$WORK/plan82s.json")
+tb_check "…green's api runs 0.8.2.1 by the registry's digest" \
+  bash -c "[ -n '$DIG' ] && [ '$(docker inspect -f '{{.Config.Image}}' "$(green_of "$P82S" tracardi-api)")' = '$TB_REGISTRY/tracardi/tracardi-api@$DIG' ]"
+GAPI=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$(green_of "$P82S" tracardi-api)" | awk '{print $1}')
+tb_check "…green ran no migration" jqe '.runs | length == 0' <(curl -s --max-time 5 "http://$GAPI/standin/migrations")
+tb_check "…and Elasticsearch has the same 0820 indices, no more, no fewer" [ "$(index_names 0820 ffe49)" = "$BEFORE" ]
+tb_check "blue's api is stopped, kept for the way back" [ "$(blue_api_state "$P82S")" = exited ]
+tb_check "no update worker is added: nothing is migrated and blue runs none" test -z "$(green_of "$P82S" update-worker)"
+write_event 0820 ffe49 green-wrote-1 || tb_die "could not write into the shared event index"
+tu rollback "$P82S" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "rollback exits 0" [ $rc = 0 ]
+tb_check "…its confirmation says what green wrote stays in the shared indices" \
+  grep -q "0.8.2.1 ran on 0.8.2's own indices (one db_version): what it wrote while it served stays in them" "$OUT"
+tb_check "…says nothing is deleted" grep -q "0.8.2.1 ran on 0.8.2's own indices: nothing is deleted; what it wrote while it served stays in them" "$OUT"
+tb_check "…blue's api serves again, green is gone" \
+  bash -c "[ '$(blue_api_state "$P82S")' = running ] && [ -z '$(green_of "$P82S" tracardi-api)' ] && [ '$(version_at "$API_URL")' = 0.8.2 ]"
+tb_check "…every index is still there, and what green wrote with them" \
+  bash -c "[ '$(index_names 0820 ffe49 | tr '\n' ' ')' = '$(tr '\n' ' ' <<<"$BEFORE")' ] && [ $(tb_release_docs 0820 ffe49) -ge $((DOCS0 + 1)) ]"
+tb_check "…the document green wrote is in blue's index" doc_exists 0820 ffe49 green-wrote-1
+tu upgrade "$P82S" --to 0.8.2.1 --switch ports --observe 2 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "the same upgrade runs again after the rollback" [ $rc = 0 ]
+tu finalize "$P82S" --delete-old-indices --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "finalize --delete-old-indices is refused: the old indices are the new release's" \
+  bash -c "[ $rc != 0 ] && grep -q 'there are no old indices to delete' '$ERR'"
+tb_check "…and removed nothing" bash -c "[ '$(blue_api_state "$P82S")' = exited ] && [ '$(index_names 0820 ffe49 | wc -l)' = '$(wc -l <<<"$BEFORE")' ]"
+tu finalize "$P82S" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "finalize exits 0, keeping the indices and saying why" \
+  bash -c "[ $rc = 0 ] && grep -q 'Indices 0820.ffe49 stay: Tracardi 0.8.2.1 runs on them' '$OUT'"
+tb_check "…blue's api is gone, the indices and green's answers stay" \
+  bash -c "[ -z '$(docker ps -aq --filter "label=com.docker.compose.project=$P82S" --filter label=com.docker.compose.service=tracardi-api)' ] &&
+           [ '$(index_names 0820 ffe49 | wc -l)' = '$(wc -l <<<"$BEFORE")' ] && [ '$(version_at "$API_URL")' = 0.8.2 ]"
+tb_check "…with the document green wrote" doc_exists 0820 ffe49 green-wrote-1
+export TRACUP_ADMIN_PASSWORD=$TRACUP_ADMIN_PASSWORD_GREEN
+tb_compose_down "$P82S"
+
 echo "--- 4. 0.9.0 and the 1.0.0 open-source layout"
 stack_up "$P90" tracardi-0.9.0.yml || tb_die "the 0.9.0 stack did not come up"
 tu status "$P90" --json >"$OUT" 2>"$ERR"; rc=$?
 tb_check "0.9.0: status names the api, worker, MySQL" \
   bash -c "[ $rc = 0 ] && jq -e --arg p '$P90' '[.stacks[] | select(.name == \$p) | .containers[] | .role] | (index(\"api\") != null and index(\"worker\") != null and index(\"mysql\") != null)' '$OUT' >/dev/null"
+tb_seed_blue "$P90" 0.9.0 2 || tb_die "could not seed the 0.9.0 stack"
+BEFORE=$(index_names 09x 8504a)
 tu plan "$P90" --to 1.0.0 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
-tb_check "0.9.0 -> 1.0.0 is refused: both use db_version 09x" \
-  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"share db_version .09x.\"))] | length == 1' '$OUT' >/dev/null"
+tb_check "0.9.0 -> 1.0.0 without --share-data is refused: 1.x's source could not be read" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"share db_version .09x.\") and test(\"could not read\") and test(\"--share-data\"))] | length == 1' '$OUT' >/dev/null"
+tb_check "…saying what cannot be confirmed" jqe '.shared_data.confirmed == false and (.shared_data.unconfirmed | test("1.0.0"))' "$OUT"
+tu plan "$P90" --to 1.0.0 --switch ports --share-data --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "…with --share-data the plan is ok, MySQL tables named among what a rollback cannot undo" \
+  bash -c "[ $rc = 0 ] && jq -e '.ok and ([.shared_data.rollback_cannot_undo[] | select(test(\"MySQL\"))] | length == 1)' '$OUT' >/dev/null"
+export TRACUP_ADMIN_PASSWORD=$TB_BLUE_PASSWORD
+tu upgrade "$P90" --to 1.0.0 --switch ports --share-data --observe 2 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade 0.9.0 -> 1.0.0 --share-data exits 0 and serves 1.0.0" bash -c "[ $rc = 0 ] && [ '$(version_at "$API_URL")' = 1.0.0 ]"
+[ $rc = 0 ] || tail -n 15 "$ERR" >&2
+tb_check "…on the same 09x indices" [ "$(index_names 09x 8504a)" = "$BEFORE" ]
+tu rollback "$P90" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "rollback serves 0.9.0 again and deletes nothing" \
+  bash -c "[ $rc = 0 ] && [ '$(version_at "$API_URL")' = 0.9.0 ] && [ '$(index_names 09x 8504a | tr '\n' ' ')' = '$(tr '\n' ' ' <<<"$BEFORE")' ]"
+export TRACUP_ADMIN_PASSWORD=$TRACUP_ADMIN_PASSWORD_GREEN
 tb_compose_down "$P90"
 stack_up "$P100" tracardi-0.9.0.yml TRACARDI_VERSION=1.0.0 || tb_die "the 1.0.0 stack did not come up"
 tu status "$P100" --json >"$OUT" 2>"$ERR"; rc=$?

@@ -164,6 +164,14 @@ check "production alias" "prod-0820.ffe49.tracardi-event-2024-3" "$(curl -s $ES/
 check "index template per context" "prod-0820.ffe49.tracardi-event-*-*" \
 	"$(curl -s $ES/_index_template/prod-template.0820.ffe49.tracardi-event | jq -r '.index_templates[0].index_template.index_patterns[0]')"
 check "GET /install after install" "true true" "$(curl -s $A2/install | jq -r '"\(.schema_ok) \(.admin_ok)"')"
+# Facts row 31: install creates only what is missing, so a release that shares the indices
+# finds nothing to do; a second install adds no index, no template and no admin.
+rel82() { curl -s "$ES/_cat/indices?format=json" | jq -r '[.[] | select(.index | test("^(prod-|static-)?0820\\.ffe49\\.")) | (.["docs.count"] | tonumber)] | "\(length) \(add)"'; }
+tpl82() { curl -s "$ES/_index_template" | jq '[.index_templates[] | select(.name | test("0820\\.ffe49"))] | length'; }
+B82="$(rel82) $(tpl82)"
+check "…counted over 0.8.2's 76 indices" 76 "${B82%% *}"
+curl -s -o /dev/null -XPOST $A2/install -H "$J" -d "$INSTALL"
+check "a second install on 0.8.2's indices creates nothing (indices, documents, templates)" "$B82" "$(rel82) $(tpl82)"
 pri() { jq --arg re "$1" '[.[] | select(.index | test($re)) | .pri | tonumber] | add' $T/cat.json; }
 check "0.8.1 install opens 88 primary shards (4 data indices x 3 x 2 + 31 x 2 + 2 static)" 88 \
 	"$(pri '^(prod-|static-)?08x\.01506\.')"
