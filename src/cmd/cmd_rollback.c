@@ -34,8 +34,8 @@ static int confirm(struct tu_ctx *ctx, struct upctx *u, json_t *doc, int yes)
                        "and %s serves it; nothing is deleted.\n", to ? to : "the new release", from ? from : "blue",
                     from ? from : "blue");
         else if (n >= 0)
-            fprintf(f, "Since traffic reached %s it wrote %lld documents (events, profiles, ...) into its own "
-                              "indices; %s's indices do not have them.\n", to ? to : "the new release", n,
+            fprintf(f, "Since traffic reached %s it wrote %lld document%s (events, profiles, ...) into its own "
+                              "indices; %s's indices do not have them.\n", to ? to : "the new release", n, n == 1 ? "" : "s",
                     from ? from : "blue");
         else
             fprintf(f, "Traffic went to %s: whatever it wrote since is in its own indices and will not be in "

@@ -53,8 +53,15 @@ static void add_path(json_t *o, const struct tversion *running, const struct tve
         json_object_set_new(o, "hops", hj);
         json_object_set_new(o, "path_error", json_null());
         /* One db_version: nothing is migrated, the new release runs on the old one's data. */
-        if (n == 1 && hops[0].shared)
+        if (n == 1 && hops[0].shared) {
             json_object_set_new(o, "shared_data", json_true());
+            /* Another release than a patch tag of the running one: plan wants --share-data. */
+            int patch = 1;
+            for (int k = 0; k < 3; k++)
+                patch &= (running->nparts > k ? running->parts[k] : 0) == (v->nparts > k ? v->parts[k] : 0);
+            if (!patch)
+                json_object_set_new(o, "needs_share_data", json_true());
+        }
     }
     json_object_set_new(o, "not_in_registry", missing);
 }
@@ -246,7 +253,10 @@ void avail_print(FILE *f, const json_t *doc)
             path_text(&pa, doc, newest);
             size_t nh = json_array_size(hops);
             fprintf(f, "Newest release: %s, %zu hop%s: %s%s\n", nv, nh, nh == 1 ? "" : "s", pa.data,
-                    json_is_true(json_object_get(newest, "shared_data"))
+                    json_is_true(json_object_get(newest, "needs_share_data"))
+                        ? " (the same db_version: it would run on the running release's data, nothing migrated; "
+                          "its source could not be read, so plan wants --share-data)"
+                    : json_is_true(json_object_get(newest, "shared_data"))
                         ? " (the same db_version: it runs on the running release's data, nothing is migrated)"
                         : "");
             fprintf(f, "  tracup plan --to %s   shows what the upgrade would do\n", nv);

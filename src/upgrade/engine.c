@@ -386,8 +386,12 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
         goto out;
     }
     if (!o->admin_email || !o->admin_password) {
-        tu_err_set(err, TU_ERR_USAGE, "the new release is installed with an admin account: set TRACUP_ADMIN_EMAIL "
-                                      "and TRACUP_ADMIN_PASSWORD (or --admin-password-file)");
+        tu_err_set(err, TU_ERR_USAGE, e.plan.shared ? "the new release runs on blue's data and logs in as blue's admin: "
+                                                      "set TRACUP_ADMIN_EMAIL and TRACUP_ADMIN_PASSWORD (or "
+                                                      "--admin-password-file)"
+                                                    : "the new release is installed with an admin account: set "
+                                                      "TRACUP_ADMIN_EMAIL and TRACUP_ADMIN_PASSWORD (or "
+                                                      "--admin-password-file)");
         goto out;
     }
     if (engine_hooks_open(&e, 0, err) < 0)

@@ -236,8 +236,11 @@ int finalize_run(struct upctx *u, const struct fin_opts *o, fin_confirm_fn confi
         if (hooks_open(&hk, o->hooks_dir, o->hooks_dir != NULL, o->hook_timeout_s, NULL, err) < 0)
             goto out;
         hk.interrupted = tu_interrupted;
-        if (finalize_plan(u, o, j.doc, &plan, err) < 0)
+        plan = NULL; /* finalize_plan's own, or NULL */
+        if (finalize_plan(u, o, j.doc, &plan, err) < 0) {
+            json_decref(plan);
             goto out;
+        }
         if (!confirm(ud, plan)) {
             *result = plan;
             rc = 1;

@@ -28,7 +28,9 @@ static const char *jstr(json_t *o, const char *k)
 
 /* ---------------------------------------------------------------- start green */
 
-static int create_and_start(struct engine *e, size_t hop, struct green_spec *gs, struct tu_err *err)
+/* defer: create it stopped (a worker of a release that shares blue's data starts at done,
+ * once blue's have stopped: never two workers of one kind on the same data). */
+static int create_and_start(struct engine *e, size_t hop, struct green_spec *gs, int defer, struct tu_err *err)
 {
     json_t *hj = engine_hop(e, hop);
     json_t *list = json_object_get(hj, "containers");
@@ -39,6 +41,8 @@ static int create_and_start(struct engine *e, size_t hop, struct green_spec *gs,
     if (!rec) {
         /* Name first, so that a crash right after the create still finds it. */
         rec = json_pack("{s:s,s:s}", "name", gs->name, "key", gs->key);
+        if (defer)
+            json_object_set_new(rec, "deferred", json_true());
         json_array_append_new(list, rec);
         if (engine_save(e, err) < 0)
             return -1;
@@ -77,6 +81,10 @@ static int create_and_start(struct engine *e, size_t hop, struct green_spec *gs,
                 return -1;
         }
     }
+    if (json_is_true(json_object_get(rec, "deferred"))) {
+        engine_say(e, "start-green", "%s created (%.12s), stopped until blue's workers stop", gs->name, id);
+        return 0;
+    }
     if (docker_container_start(e->u->d, id, err) < 0)
         return -1;
     engine_say(e, "start-green", "%s started (%.12s)", gs->name, id);
@@ -104,7 +112,7 @@ int phase_start_green(struct engine *e, size_t hop, struct tu_err *err)
         const char *redis_image = jstr(e->u->redis->inspect, "Image");
         if (green_spec_build(e->u->d, e->u->redis, name, "redis", ROLE_REDIS, redis_image, NULL, labels, 0, &gs,
                              err) < 0 ||
-            create_and_start(e, hop, &gs, err) < 0) {
+            create_and_start(e, hop, &gs, 0, err) < 0) {
             free(name);
             goto out;
         }
@@ -139,7 +147,38 @@ int phase_start_green(struct engine *e, size_t hop, struct tu_err *err)
                                  labels, 1, &gs, err);
         free(pinned);
         free(name);
-        if (r < 0 || create_and_start(e, hop, &gs, err) < 0 || offline_check_container(e->u->d, im, gs.name, err) < 0)
+        int defer = ti->role == ROLE_WORKER && json_is_true(json_object_get(e->j.doc, "shared_data"));
+        if (r < 0 || create_and_start(e, hop, &gs, defer, err) < 0 ||
+            offline_check_container(e->u->d, im, gs.name, err) < 0)
+            goto out;
+        green_spec_free(&gs);
+    }
+    /* A twin for each other api of the release, each from its own blue (its environment:
+     * PRODUCTION=yes stays), on the api's image. */
+    const struct stack_container *twins[PLAN_MAX_TWINS];
+    size_t nt = plan_api_twins(e->u, twins);
+    json_t *api_im = json_object_get(json_object_get(hj, "images"), "api");
+    for (size_t t = 0; t < nt && api_im; t++) {
+        char *pinned = offline_pin(e->u->d, api_im, err);
+        if (!pinned)
+            goto out;
+        char *name = plan_twin_name(stack, twins[t], t, ver);
+        char *key = plan_twin_key(t);
+        json_object_set_new(labels, "tracup.role", json_string("api"));
+        int r = green_spec_build(e->u->d, twins[t], name, key, ROLE_API, pinned, env, labels, 1, &gs, err);
+        free(pinned);
+        if (r == 0)
+            r = create_and_start(e, hop, &gs, 0, err);
+        json_t *c;
+        size_t i;
+        json_array_foreach(json_object_get(hj, "containers"), i, c) if (r == 0 && strcmp(jstr(c, "name"), name) == 0) {
+            json_object_set_new(c, "image", json_string("api"));
+            json_object_set_new(c, "blue_id", json_string(twins[t]->id));
+            json_object_set_new(c, "twin_of", json_string(twins[t]->name));
+        }
+        free(name);
+        free(key);
+        if (r < 0 || engine_save(e, err) < 0 || offline_check_container(e->u->d, api_im, gs.name, err) < 0)
             goto out;
         green_spec_free(&gs);
     }
@@ -182,6 +221,8 @@ static int wait_running(struct engine *e, size_t hop, long deadline, json_t *sta
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(engine_hop(e, hop), "containers"), i, c) {
+            if (json_is_true(json_object_get(c, "deferred")))
+                continue; /* starts at done */
             json_t *ins = NULL;
             if (docker_container_inspect(e->u->d, jstr(c, "id"), &ins, err) < 0)
                 return -1;
@@ -226,6 +267,44 @@ static int wait_running(struct engine *e, size_t hop, long deadline, json_t *sta
                                                    "healthchecks) within %ld s", e->o->smoke_timeout_s);
         time_sleep_ms(e->o->smoke_interval_ms);
     }
+}
+
+/* Each twin of another api answers the release too, within the smoke deadline. */
+static int smoke_twins(struct engine *e, size_t hop, const char *ver, long deadline, struct tu_err *err)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(engine_hop(e, hop), "containers"), i, c) {
+        if (!jstr(c, "blue_id"))
+            continue;
+        char *url = engine_container_url(e, jstr(c, "id"), GREEN_API_PORT);
+        char last[200] = "no answer";
+        int ok = 0;
+        while (url && !ok) {
+            struct tapi a;
+            tapi_init(&a, url, 5000);
+            json_t *det = NULL;
+            struct tu_err ce;
+            if (tapi_details(&a, &det, &ce) == 0) {
+                const char *gv = jstr(det, "version");
+                ok = gv && tversion_same_release(gv, ver);
+                snprintf(last, sizeof(last), "version %.40s", gv ? gv : "?");
+            } else {
+                snprintf(last, sizeof(last), "%.190s", ce.msg);
+            }
+            json_decref(det);
+            tapi_free(&a);
+            if (ok || time_mono_ms() > deadline || tu_interrupted())
+                break;
+            time_sleep_ms(e->o->smoke_interval_ms);
+        }
+        free(url);
+        if (!ok)
+            return tu_err_set(err, TU_ERR_TIMEOUT, "smoke: %s (the twin of %s) did not answer %s: %s", jstr(c, "name"),
+                              jstr(c, "twin_of") ? jstr(c, "twin_of") : "?", ver, last);
+        engine_say(e, "smoke", "%s (the twin of %s) answers %s", jstr(c, "name"), jstr(c, "twin_of"), ver);
+    }
+    return 0;
 }
 
 int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
@@ -296,6 +375,8 @@ int phase_smoke(struct engine *e, size_t hop, struct tu_err *err)
     if (rc == 0)
         engine_say(e, "smoke", "%s runs and answers %s (db_version %s)", engine_green_name(e, hop, "api"),
                    said[0] ? said : ver, want_db ? want_db : "?");
+    if (rc == 0)
+        rc = smoke_twins(e, hop, ver, deadline, err);
     else
         attach_log_tail(e, api_id, err);
 out:

@@ -454,8 +454,11 @@ int engine_delete_release_indices(struct engine *e, const char *db, const char *
 {
     /* Never the running release's own indices, whatever a caller thinks they hold. */
     json_t *from = json_object_get(e->j.doc, "from");
-    if (jstr(from, "db_version") && jstr(from, "name") && strcmp(jstr(from, "db_version"), db) == 0 &&
-        strcmp(jstr(from, "name"), tenant) == 0)
+    json_t *h0 = engine_hop(e, 0);
+    if ((jstr(from, "db_version") && jstr(from, "name") && strcmp(jstr(from, "db_version"), db) == 0 &&
+         strcmp(jstr(from, "name"), tenant) == 0) ||
+        (jstr(h0, "from_db_version") && jstr(h0, "from_tenant") && strcmp(jstr(h0, "from_db_version"), db) == 0 &&
+         strcmp(jstr(h0, "from_tenant"), tenant) == 0))
         return tu_err_set(err, TU_ERR_REFUSED, "the indices %s.%s.* are %s's own: they are never deleted here", db,
                           tenant, jstr(from, "version") ? jstr(from, "version") : "the old release");
     json_t *names = NULL;

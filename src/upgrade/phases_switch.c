@@ -60,14 +60,20 @@ static int rebind(struct engine *e, size_t last, const char *key, const struct s
     const char *ver = jstr(hj, "to");
     const char *name = engine_green_name(e, last, key);
     const char *old = engine_green_id(e, last, key);
-    json_t *im = json_object_get(json_object_get(hj, "images"), key);
+    /* a twin of another api runs the api's image */
+    const char *ikey = key;
+    size_t ci;
+    json_t *cr;
+    json_array_foreach(json_object_get(hj, "containers"), ci, cr) if (jstr(cr, "key") && strcmp(jstr(cr, "key"), key) == 0 &&
+                                                                       jstr(cr, "image")) ikey = jstr(cr, "image");
+    json_t *im = json_object_get(json_object_get(hj, "images"), ikey);
     if (!name || !old || !im)
         return tu_err_set(err, TU_ERR_NOT_FOUND, "switch: the new %s container is not on record", key);
     struct tversion v;
     tversion_parse(ver, &v, err);
     json_t *env = strcmp(key, "gui") == 0 ? NULL : plan_env_override(e->u, e->u->stack->name, &v, e->o->plan.mysql_host);
     json_t *labels = json_pack("{s:s,s:s,s:s,s:s,s:s}", "tracup.stack", e->u->stack->name, "tracup.color", "green",
-                               "tracup.version", ver, "tracup.upgrade", jstr(e->j.doc, "id"), "tracup.role", key);
+                               "tracup.version", ver, "tracup.upgrade", jstr(e->j.doc, "id"), "tracup.role", ikey);
     char *pinned = offline_pin(e->u->d, im, err);
     if (!pinned) {
         json_decref(env);
@@ -127,6 +133,30 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
         if (docker_container_stop(e->u->d, blues[k]->id, 10, err) < 0 || rebind(e, last, keys[k], blues[k], err) < 0)
             return -1;
     }
+    /* The twins of the other apis, each with its own blue's ports. */
+    json_t *twins = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) if (jstr(c, "blue_id"))
+        json_array_append(twins, c);
+    json_array_foreach(twins, i, c) {
+        const struct stack_container *blue = NULL;
+        for (size_t k = 0; k < e->u->stack->n && !blue; k++)
+            if (strcmp(e->u->stack->c[k].id, jstr(c, "blue_id")) == 0)
+                blue = &e->u->stack->c[k];
+        if (!blue) {
+            json_decref(twins);
+            return tu_err_set(err, TU_ERR_NOT_FOUND, "switch: '%s', the api %s is the twin of, is gone",
+                              jstr(c, "twin_of") ? jstr(c, "twin_of") : "?", jstr(c, "name"));
+        }
+        char *key = xstrdup(jstr(c, "key"));
+        int r = docker_container_stop(e->u->d, blue->id, 10, err) < 0 || rebind(e, last, key, blue, err) < 0 ? -1 : 0;
+        free(key);
+        if (r < 0) {
+            json_decref(twins);
+            return -1;
+        }
+    }
     char *pub = engine_public_url(e);
     long t1 = 0;
     int ok = pub && engine_public_answers(pub, ver, e->o->smoke_timeout_s * 1000L, &t1);
@@ -134,8 +164,28 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
     if (!ok) {
         tu_err_set(err, TU_ERR_REFUSED, "switch: %s does not answer %s after the ports moved", pub ? pub : "?", ver);
         free(pub);
+        json_decref(twins);
         return -1;
     }
+    json_array_foreach(twins, i, c) {
+        const struct stack_container *blue = NULL;
+        for (size_t k = 0; k < e->u->stack->n && !blue; k++)
+            if (strcmp(e->u->stack->c[k].id, jstr(c, "blue_id")) == 0)
+                blue = &e->u->stack->c[k];
+        char *tp = blue ? engine_port_url(blue->inspect, 80) : NULL;
+        int tok = tp && engine_public_answers(tp, ver, e->o->smoke_timeout_s * 1000L, NULL);
+        if (!tok) {
+            tu_err_set(err, TU_ERR_REFUSED, "switch: %s (the ports of %s) does not answer %s after the ports moved",
+                       tp ? tp : "?", jstr(c, "twin_of") ? jstr(c, "twin_of") : "?", ver);
+            free(tp);
+            free(pub);
+            json_decref(twins);
+            return -1;
+        }
+        engine_say(e, "switch", "%s's ports now serve %s at %s", jstr(c, "twin_of"), ver, tp);
+        free(tp);
+    }
+    json_decref(twins);
     json_object_set_new(e->j.doc, "switch_gap_ms", json_integer(gap));
     engine_say(e, "switch", "blue's ports now serve %s at %s; the endpoint did not answer for at most %ld ms", ver,
                pub, gap);
@@ -254,6 +304,8 @@ static int observe_containers(struct engine *e, size_t last, struct tu_err *err)
     json_t *c;
     int rc = 0;
     json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) {
+        if (json_is_true(json_object_get(c, "deferred")))
+            continue; /* starts at done */
         json_t *ins = NULL;
         if (docker_container_inspect(e->u->d, jstr(c, "id"), &ins, err) < 0)
             return -1;
@@ -361,6 +413,21 @@ int phase_done(struct engine *e, size_t hop, struct tu_err *err)
             return -1;
     }
     json_object_set_new(e->j.doc, "blue_stopped", json_true());
-    return engine_save(e, err);
+    if (engine_save(e, err) < 0)
+        return -1;
+    /* On shared data green's workers start only now: blue's have stopped. */
+    size_t last = json_array_size(json_object_get(e->j.doc, "hops")) - 1;
+    json_t *c;
+    json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) {
+        if (!json_is_true(json_object_get(c, "deferred")))
+            continue;
+        if (docker_container_start(e->u->d, jstr(c, "id"), err) < 0)
+            return -1;
+        json_object_del(c, "deferred");
+        if (engine_save(e, err) < 0)
+            return -1;
+        engine_say(e, "done", "%s started: blue's workers have stopped", jstr(c, "name"));
+    }
+    return 0;
 }
 

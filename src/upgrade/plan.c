@@ -82,6 +82,37 @@ json_t *plan_env_override(const struct upctx *u, const char *stack, const struct
     return o;
 }
 
+size_t plan_api_twins(const struct upctx *u, const struct stack_container *out[PLAN_MAX_TWINS])
+{
+    size_t n = 0;
+    for (size_t i = 0; u->api && i < u->stack->n && n < PLAN_MAX_TWINS; i++) {
+        const struct stack_container *c = &u->stack->c[i];
+        if (c == u->api || c->role != ROLE_API || !c->state || strcmp(c->state, "running") != 0 || !c->image_id ||
+            !u->api->image_id || strcmp(c->image_id, u->api->image_id) != 0)
+            continue;
+        out[n++] = c;
+    }
+    return n;
+}
+
+char *plan_twin_key(size_t i)
+{
+    return xasprintf("api-%zu", i + 2);
+}
+
+char *plan_twin_name(const char *stack, const struct stack_container *blue, size_t i, const char *version)
+{
+    /* blue's compose service names it (tracardi-api-prod), unless it is the api's own */
+    const char *svc = blue->service;
+    int ok = svc && *svc && strlen(svc) < 64 && strcmp(svc, "tracardi-api") != 0 && strcmp(svc, "api") != 0;
+    for (const char *q = svc; ok && *q; q++)
+        ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' ||
+             *q == '_' || *q == '.';
+    if (ok)
+        return xasprintf("%s-%s-%s", stack, svc, version);
+    return xasprintf("%s-tracardi-api-%zu-%s", stack, i + 2, version);
+}
+
 /* The blue container a green one is derived from: its counterpart, else the api. */
 static const struct stack_container *template_for(const struct upctx *u, const char *key)
 {
@@ -441,6 +472,26 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
         free(pinned);
         free(name);
     }
+    const struct stack_container *twins[PLAN_MAX_TWINS];
+    size_t nt = plan_api_twins(u, twins);
+    const struct plan_image *api_img = ph->nimages ? &ph->images[0] : NULL;
+    for (size_t t = 0; t < nt && api_img; t++) {
+        char *name = plan_twin_name(u->stack->name, twins[t], t, h->to.text);
+        char *key = plan_twin_key(t);
+        char *pinned = api_img->digest && !api_img->image_id ? xasprintf("%s@%s", api_img->repo, api_img->digest)
+                                                             : xstrdup(api_img->ref);
+        struct green_spec gs;
+        struct tu_err e;
+        if (green_spec_build(u->d, twins[t], name, key, ROLE_API, pinned, env, NULL, 1, &gs, &e) == 0) {
+            json_array_append_new(cs, json_pack("{s:s,s:s,s:s,s:o,s:O,s:s,s:s}", "name", gs.name, "role", "api",
+                                                "image", pinned, "env", green_env_masked(&gs), "networks",
+                                                gs.networks, "ports", "none", "twin_of", twins[t]->name));
+            green_spec_free(&gs);
+        }
+        free(pinned);
+        free(key);
+        free(name);
+    }
     json_decref(env);
     json_object_set_new(hj, "containers", cs);
     if (u->redis) {
@@ -455,7 +506,7 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
     for (int c = 0; c < 2; c++)
         json_array_append_new(mig, json_pack("{s:s,s:s,s:s,s:s,s:s}", "context", ctxs[c], "call",
                                              h->to_info->migrate_path, "from_version", h->from_info->prefix,
-                                             "header", c ? "x-context: production" : "(none)", "runs_in",
+                                             "header", c ? "x-context: production" : "x-context: staging", "runs_in",
                                              h->to_info->migration_in_worker ? "the update worker" : "the api"));
     json_object_set_new(hj, "migration", mig);
     return hj;
@@ -512,8 +563,17 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
                u->blue_details_error ? u->blue_details_error : "?");
 
     int cmp = tversion_cmp(&p->target, &u->blue_v);
+    /* A patch tag's api reports its release's three numbers: an api tagged as the
+     * target runs it already (0.8.2.1 says 0.8.2). */
+    const char *tag = u->api->tag;
+    if (!tag) /* a green api, created from repo@digest, names its release in a label */
+        tag = json_string_value(json_object_get(json_object_get(json_object_get(u->api->inspect, "Config"), "Labels"),
+                                                "tracup.version"));
+    int tagged_target = tag && strcmp(tag, p->target.text) == 0 && tversion_same_release(u->blue_v.text, tag);
+    if (cmp > 0 && tagged_target)
+        cmp = 0;
     if (cmp == 0) {
-        refuse(p, "Tracardi %s already runs", u->blue_v.text);
+        refuse(p, "Tracardi %s already runs", tagged_target ? p->target.text : u->blue_v.text);
         return 0;
     }
     struct hop hops[MAX_HOPS];
@@ -566,24 +626,43 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
                   "release", c->name, path ? path : c->image, what ? what : "a Tracardi image tracup does not know");
         free(path);
     }
-    /* A second api of the release (0.8.0's tracardi-api-prod with PRODUCTION=yes, a
-     * commercial public api): one green api would leave it serving the old release. */
-    size_t apis = 0;
+    /* Other apis of the release (0.8.0's tracardi-api-prod with PRODUCTION=yes): each gets a
+     * green twin with its own environment, and its published ports move to it. */
+    const struct stack_container *twins[PLAN_MAX_TWINS];
+    size_t nt = plan_api_twins(u, twins);
+    size_t all_apis = 0;
     char api_names[300] = "";
     for (size_t i = 0; i < u->stack->n; i++) {
         const struct stack_container *c = &u->stack->c[i];
-        if (c->role != ROLE_API || !c->state || strcmp(c->state, "running") != 0 || !c->image_id ||
-            !u->api->image_id || strcmp(c->image_id, u->api->image_id) != 0)
+        if (c->role != ROLE_API || !c->state || strcmp(c->state, "running") != 0)
             continue;
-        apis++;
+        all_apis++;
         size_t l = strlen(api_names);
+        const char *pr = stack_env(c, "PRODUCTION");
         snprintf(api_names + l, sizeof(api_names) - l, "%s'%s'%s", l ? ", " : "", c->name,
-                 stack_env(c, "PRODUCTION") && strcmp(stack_env(c, "PRODUCTION"), "yes") == 0 ? " (PRODUCTION=yes)"
-                                                                                              : "");
+                 pr && strcasecmp(pr, "yes") == 0 ? " (PRODUCTION=yes)" : "");
     }
-    if (apis > 1)
-        refuse(p, "the stack runs %zu apis of this release (%s): tracup upgrades a stack with one api yet, and "
-                  "would leave the others on the old release", apis, api_names);
+    if (all_apis > nt + 1)
+        refuse(p, "the stack runs %zu apis (%s), not all of this release's image, or more than %d: tracup "
+                  "cannot tell which to upgrade", all_apis, api_names, PLAN_MAX_TWINS + 1);
+    if (nt) {
+        json_t *tj = json_array();
+        for (size_t t = 0; t < nt; t++)
+            json_array_append_new(tj, json_string(twins[t]->name));
+        json_object_set_new(blue, "other_apis", tj);
+        const char *swm = o->switch_mode ? o->switch_mode : "edge";
+        if (strcmp(swm, "ports") != 0)
+            refuse(p, "the stack runs %zu apis of this release (%s): tracup moves them with --switch ports only "
+                      "(an edge or the operator's proxy fronts one api)", nt + 1, api_names);
+        else
+            for (size_t t = 0; t < nt; t++) {
+                char *pub = engine_port_url(twins[t]->inspect, 80);
+                if (!pub)
+                    refuse(p, "--switch ports moves each api's published ports, and '%s' publishes none",
+                           twins[t]->name);
+                free(pub);
+            }
+    }
 
     /* tracardi-api middleware/context.py reads x-context only without PRODUCTION=yes: such
      * an api cannot be told to migrate the staging context. */
@@ -598,6 +677,9 @@ int plan_build(struct upctx *u, const struct plan_opts *o, struct plan *p, struc
     if (tenant && *tenant)
         refuse(p, "the api pins its tenant name (TENANT_NAME=%s): both releases would share index aliases, so "
                   "they are not isolated", tenant);
+    if (p->shared && o->mysql_host)
+        refuse(p, "--mysql-host names another MySQL, but %s shares %s's data: it uses blue's MySQL", p->target.text,
+               u->blue_v.text);
     for (size_t i = 0; i < p->nhops; i++) {
         if (p->hops[i].hop.to_info->needs_mysql && !stack_env(u->api, "MYSQL_HOST") && !o->mysql_host)
             refuse(p, "Tracardi %s needs MySQL and this stack has none configured (MYSQL_HOST is not set); "
@@ -691,6 +773,9 @@ void plan_print(FILE *f, const struct plan *p)
             json_t *n;
             json_array_foreach(json_object_get(v, "networks"), m, n) fprintf(f, " %s", json_string_value(n));
             fprintf(f, ", no published ports\n");
+            if (json_object_get(v, "twin_of"))
+                fprintf(f, "             the twin of '%s': its environment, its published ports at the switch\n",
+                        js(v, "twin_of"));
             json_array_foreach(json_object_get(v, "env"), m, n) fprintf(f, "             %s\n", json_string_value(n));
         }
         json_t *r = json_object_get(h, "redis");
@@ -710,6 +795,8 @@ void plan_print(FILE *f, const struct plan *p)
             fprintf(f, "  rollback undoes %s; it cannot undo:\n", js(sh, "rollback_undoes"));
             json_array_foreach(json_object_get(sh, "rollback_cannot_undo"), k, v)
                 fprintf(f, "             - %s\n", json_string_value(v));
+            fprintf(f, "  workers  green's workers are created stopped and start once blue's have stopped (done): "
+                       "never two on the same data\n");
             if (json_object_get(sh, "unconfirmed"))
                 fprintf(f, "  unconfirmed: %s\n", js(sh, "unconfirmed"));
             fprintf(f, "  finalize removes the old containers; the indices stay (they are the new release's)\n");

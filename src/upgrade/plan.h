@@ -56,6 +56,14 @@ void plan_print(FILE *f, const struct plan *p);
  * one, apm when blue has it and the release ships it. */
 size_t plan_release_images(const struct upctx *u, const struct tversion *v, const char *keys[8]);
 
+/* Blue's other apis of the release (0.8.0's tracardi-api-prod with PRODUCTION=yes): each
+ * gets a green twin with its own environment. Up to max, in stack order (borrowed). */
+#define PLAN_MAX_TWINS 4
+size_t plan_api_twins(const struct upctx *u, const struct stack_container *out[PLAN_MAX_TWINS]);
+/* The key ("api-2", …) and the container name of twin i of a release (the caller frees). */
+char *plan_twin_key(size_t i);
+char *plan_twin_name(const char *stack, const struct stack_container *blue, size_t i, const char *version);
+
 /* The environment overrides of the green api and workers for a hop. */
 json_t *plan_env_override(const struct upctx *u, const char *stack, const struct tversion *v,
                           const char *mysql_host);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "docker/objects.h"
 #include "elastic/es.h"
@@ -100,10 +101,38 @@ char *upctx_url_of(const struct stack_container *c, int port)
     return stack_container_url(c, port);
 }
 
+static int production_yes(const struct stack_container *c)
+{
+    const char *p = stack_env(c, "PRODUCTION");
+    return p && strcasecmp(p, "yes") == 0;
+}
+
+/* The api tracup talks to: of a stack with several (0.8.0's tracardi-api-prod runs with
+ * PRODUCTION=yes), a running one that reads x-context, so it reaches both contexts. */
+static const struct stack_container *pick_api(const struct stack *s, json_t *ids, json_t *exclude)
+{
+    const struct stack_container *best = pick_role(s, ROLE_API, ids, exclude);
+    if (!best || !production_yes(best))
+        return best;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct stack_container *c = &s->c[i];
+        if (c->role != ROLE_API || c == best || production_yes(c))
+            continue;
+        /* among the journal's ids a stopped blue counts; otherwise running ones only */
+        if (!ids && (!c->state || strcmp(c->state, "running") != 0))
+            continue;
+        if ((ids && !id_in(ids, c->id)) || (exclude && id_in(exclude, c->id)))
+            continue;
+        if (best->image_id && c->image_id && strcmp(best->image_id, c->image_id) == 0)
+            return c;
+    }
+    return best;
+}
+
 int upctx_pick(struct upctx *u, json_t *ids, json_t *exclude, struct tu_err *err)
 {
     const struct stack *s = u->stack;
-    u->api = pick_role(s, ROLE_API, ids, exclude);
+    u->api = pick_api(s, ids, exclude);
     u->gui = pick_role(s, ROLE_GUI, ids, exclude);
     u->redis = pick_role(s, ROLE_REDIS, ids, exclude);
     /* Shared parts are never the upgrade's own. */

@@ -2,8 +2,10 @@
 # shellcheck disable=SC2016  # jq programs are single-quoted on purpose
 # End to end: blue stacks built from Tracardi's own compose files (tests/e2e/stacks/, each
 # naming its source), without the edge, switched with --switch ports:
-#   1. 0.8.0 with its two apis (tracardi-api-prod has PRODUCTION=yes): status shows both,
-#      plan refuses, naming them (one green api would leave the other on 0.8.0);
+#   1. 0.8.0 with its two apis (tracardi-api-prod has PRODUCTION=yes): status shows both;
+#      with the edge plan refuses, naming them; with --switch ports each gets a green twin
+#      of its own environment, the migration goes once through the api that reads
+#      x-context, both ports move to 0.8.1, and rollback brings both back;
 #   2. 0.8.1 with its update worker (REDIS_HOST only) -> 0.8.2.1, the published patch tag:
 #      green's update worker carries blue's worker's environment (not the api's), no apm
 #      is added, the migration ran once per context, then rollback;
@@ -85,11 +87,34 @@ tb_check "status exits 0" [ $rc = 0 ]
 tb_check "status lists both apis, one with PRODUCTION=yes" \
   jqe --arg p "$P80" '[.stacks[] | select(.name == $p) | .containers[] | select(.role == "api" and .state == "running")] | length == 2' "$OUT"
 tb_check "0.8.0.11's api reports its library's version, 0.8.0" [ "$(version_at "$API_URL")" = 0.8.0 ]
-tu plan "$P80" --to 0.8.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
-tb_check "plan refuses (exit 1)" [ $rc = 1 ]
-tb_check "…naming both apis and the one with PRODUCTION=yes" \
-  jqe '.ok == false and ([.refusals[] | select(test("2 apis") and test("tracardi-api-prod.*PRODUCTION=yes"))] | length == 1)' "$OUT"
+PROD_URL=http://127.0.0.1:$(sed -n 's/^API_PROD_PORT=//p' "$(tb_compose_dir "$P80")/tb.env")
+tb_check "both apis answer 0.8.0" bash -c "[ '$(version_at "$API_URL")' = 0.8.0 ] && [ '$(version_at "$PROD_URL")' = 0.8.0 ]"
+tu plan "$P80" --to 0.8.1 --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan with the edge (the default) refuses: two apis move with --switch ports only" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(test(\"2 apis\") and test(\"tracardi-api-prod.*PRODUCTION=yes\") and test(\"--switch ports only\"))] | length == 1' '$OUT' >/dev/null"
 tb_check "…and nothing was created" test -z "$(docker ps -aq --filter "label=tracup.stack=$P80")"
+tb_seed_blue "$P80" 0.8.0 3 || tb_die "could not seed the 0.8.0 stack"
+tu plan "$P80" --to 0.8.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan --switch ports is ok, a green twin for tracardi-api-prod with PRODUCTION=yes" \
+  bash -c "[ $rc = 0 ] && jq -e '.ok and (.blue.other_apis | length == 1) and
+     ([.hops[0].containers[] | select(.twin_of != null) | select((.twin_of | test(\"tracardi-api-prod\")) and (.env | index(\"PRODUCTION=yes\") != null))] | length == 1) and
+     (.blue.api | test(\"tracardi-api-prod\") | not)' '$OUT' >/dev/null"
+tu upgrade "$P80" --to 0.8.1 --switch ports --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "upgrade of both apis to 0.8.1 exits 0" [ $rc = 0 ]
+[ $rc = 0 ] || tail -n 15 "$ERR" >&2
+tb_check "…both published ports answer 0.8.1" bash -c "[ '$(version_at "$API_URL")' = 0.8.1 ] && [ '$(version_at "$PROD_URL")' = 0.8.1 ]"
+TWIN=$(green_of "$P80" tracardi-api-prod)
+MAIN=$(green_of "$P80" "tracardi-api-0.8.1")
+tb_check "…the twin keeps PRODUCTION=yes, the api it migrated through has none" \
+  bash -c "[ -n '$TWIN' ] && env_of() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \"\$1\"; }
+           env_of '$TWIN' | grep -qx 'PRODUCTION=yes' && ! env_of '$MAIN' | grep -q '^PRODUCTION=yes'"
+GAPI=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$MAIN" | awk '{print $1}')
+tb_check "…one migration POST in all (the twin took none), through the api that reads x-context, naming staging" \
+  jqe '.posts == [{"from_version":"080","x_context":"staging"}]' <(curl -s --max-time 5 "http://$GAPI/standin/migrations")
+tu rollback "$P80" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "rollback exits 0, both ports answer 0.8.0 again, no green left" \
+  bash -c "[ $rc = 0 ] && [ '$(version_at "$API_URL")' = 0.8.0 ] && [ '$(version_at "$PROD_URL")' = 0.8.0 ] &&
+           [ -z '$(docker ps -aq --filter "label=tracup.stack=$P80" --filter label=tracup.color=green)' ]"
 tb_compose_down "$P80"
 
 echo "--- 1b. 0.8.1 whose only api runs with PRODUCTION=yes"
@@ -109,6 +134,7 @@ tu plan "$P81" --to 0.9.0 --switch ports --mysql-host mysql --json >"$OUT" 2>"$E
 tb_check "plan 0.8.1 -> 0.9.0 goes through 0.8.2 at its newest published tag, 0.8.2.1" \
   jqe '[.hops[].to] == ["0.8.2.1", "0.9.0"]' "$OUT"
 tu plan "$P81" --to 0.8.2.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+cp "$OUT" "$WORK/plan81.json"
 tb_check "plan --to 0.8.2.1 (a patch tag) is ok" bash -c "[ $rc = 0 ] && jq -e '.ok == true' '$OUT' >/dev/null"
 tu upgrade "$P81" --to 0.8.2.1 --switch ports --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "upgrade to 0.8.2.1 exits 0" [ $rc = 0 ]
@@ -125,6 +151,11 @@ tb_check "the migration ran once per context (0.8.2 acts on one context a POST)"
   jqe '.runs | map({context, count}) | sort_by(.context) == [{"context":"production","count":1},{"context":"staging","count":1}]' \
   <(curl -s --max-time 5 "http://$GAPI/standin/migrations")
 tb_check "the upgrade followed the copies through Celery's state" grep -q "35 of 35 copies done" "$OUT"
+tb_check "each migration POST named its context, staging too (x-context: staging, never absent)" \
+  jqe '[.posts[] | select(.from_version == "08x") | .x_context] | sort == ["production", "staging"]' \
+  <(curl -s --max-time 5 "http://$GAPI/standin/migrations")
+tb_check "plan names the header it sends for each context" \
+  jqe '[.hops[0].migration[] | .header] == ["x-context: staging", "x-context: production"]' "$WORK/plan81.json"
 tu rollback "$P81" --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "rollback exits 0" [ $rc = 0 ]
 tb_check "the published port answers 0.8.1 again" [ "$(version_at "$API_URL")" = 0.8.1 ]
@@ -201,6 +232,7 @@ tu plan "$P82S" --to 0.8.2.1 --switch ports >"$OUT" 2>"$ERR"
 tb_check "plan says what a rollback cannot undo" \
   bash -c "grep -q 'runs on 0.8.2.s own data (0820.ffe49.\*, prod-0820.ffe49.\*), nothing is installed or migrated' '$OUT' &&
            grep -q 'mapping fields its install or its writes add' '$OUT' && ! grep -q 'migrate  ' '$OUT'"
+tb_check "…says green's workers wait for blue's to stop" grep -q "green's workers are created stopped and start once blue's have stopped" "$OUT"
 tb_check "…pulls each image by the registry's digest (no bundle here, so no 'offline' line)" \
   bash -c "grep -qE '^  pull +$TB_REGISTRY/tracardi/tracardi-api:0.8.2.1 +sha256:' '$OUT' && ! grep -q offline '$OUT'"
 export TRACUP_ADMIN_PASSWORD_GREEN=$TRACUP_ADMIN_PASSWORD
@@ -219,6 +251,10 @@ tb_check "…green ran no migration" jqe '.runs | length == 0' <(curl -s --max-t
 tb_check "…and Elasticsearch has the same 0820 indices, no more, no fewer" [ "$(index_names 0820 ffe49)" = "$BEFORE" ]
 tb_check "blue's api is stopped, kept for the way back" [ "$(blue_api_state "$P82S")" = exited ]
 tb_check "no update worker is added: nothing is migrated and blue runs none" test -z "$(green_of "$P82S" update-worker)"
+tb_check "green's apm was created stopped and started at done, after blue's stopped" \
+  bash -c "grep -q 'apm-0.8.2.1 created (.*), stopped until blue' '$OUT' && grep -q 'done .*apm-0.8.2.1 started: blue.s workers have stopped' '$OUT' &&
+           [ '$(state_of "$(green_of "$P82S" apm)")' = running ] &&
+           [ '$(state_of "$(docker ps -aq --filter "label=com.docker.compose.project=$P82S" --filter label=com.docker.compose.service=tracardi-apm)")' = exited ]"
 write_event 0820 ffe49 green-wrote-1 || tb_die "could not write into the shared event index"
 tu rollback "$P82S" --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "rollback exits 0" [ $rc = 0 ]
@@ -230,6 +266,8 @@ tb_check "…blue's api serves again, green is gone" \
 tb_check "…every index is still there, and what green wrote with them" \
   bash -c "[ '$(index_names 0820 ffe49 | tr '\n' ' ')' = '$(tr '\n' ' ' <<<"$BEFORE")' ] && [ $(tb_release_docs 0820 ffe49) -ge $((DOCS0 + 1)) ]"
 tb_check "…the document green wrote is in blue's index" doc_exists 0820 ffe49 green-wrote-1
+tb_check "…and no deletion was even tried (no leftover, no 'cannot delete')" \
+  bash -c "! grep -qE 'cannot delete|indices of 0.8.2.1 stay' '$OUT' && jq -e 'has(\"leftover_indices\") | not' '$TRACUP_STATE_DIR/$P82S/journal.json' >/dev/null"
 tu upgrade "$P82S" --to 0.8.2.1 --switch ports --observe 2 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
 tb_check "the same upgrade runs again after the rollback" [ $rc = 0 ]
 tu finalize "$P82S" --delete-old-indices --yes >"$OUT" 2>"$ERR"; rc=$?
@@ -243,6 +281,9 @@ tb_check "…blue's api is gone, the indices and green's answers stay" \
   bash -c "[ -z '$(docker ps -aq --filter "label=com.docker.compose.project=$P82S" --filter label=com.docker.compose.service=tracardi-api)' ] &&
            [ '$(index_names 0820 ffe49 | wc -l)' = '$(wc -l <<<"$BEFORE")' ] && [ '$(version_at "$API_URL")' = 0.8.2 ]"
 tb_check "…with the document green wrote" doc_exists 0820 ffe49 green-wrote-1
+tu plan "$P82S" --to 0.8.2.1 --switch ports --json >"$OUT" 2>"$ERR"; rc=$?
+tb_check "plan --to 0.8.2.1 now: already runs (its api says 0.8.2, its label 0.8.2.1)" \
+  bash -c "[ $rc = 1 ] && jq -e '[.refusals[] | select(. == \"Tracardi 0.8.2.1 already runs\")] | length == 1' '$OUT' >/dev/null"
 export TRACUP_ADMIN_PASSWORD=$TRACUP_ADMIN_PASSWORD_GREEN
 tb_compose_down "$P82S"
 
@@ -266,6 +307,7 @@ tb_check "upgrade 0.9.0 -> 1.0.0 --share-data exits 0 and serves 1.0.0" bash -c 
 [ $rc = 0 ] || tail -n 15 "$ERR" >&2
 tb_check "…on the same 09x indices" [ "$(index_names 09x 8504a)" = "$BEFORE" ]
 tu rollback "$P90" --yes >"$OUT" 2>"$ERR"; rc=$?
+tb_check "…no deletion was tried" bash -c "! grep -qE 'cannot delete|indices of 1.0.0 stay' '$OUT'"
 tb_check "rollback serves 0.9.0 again and deletes nothing" \
   bash -c "[ $rc = 0 ] && [ '$(version_at "$API_URL")' = 0.9.0 ] && [ '$(index_names 09x 8504a | tr '\n' ' ')' = '$(tr '\n' ' ' <<<"$BEFORE")' ]"
 export TRACUP_ADMIN_PASSWORD=$TRACUP_ADMIN_PASSWORD_GREEN

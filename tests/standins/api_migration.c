@@ -210,6 +210,19 @@ void api_migration_start(struct api_ctx *api, const struct http_req *req, struct
 		from_tenant = def;
 	}
 	int prod = api_production(api, req);
+	/* what the caller said, kept for tests that check tracup names the context it means
+	 * (GET /standin/migrations, "posts") */
+	const char *xc = http_header(req, "x-context");
+	const char *said = !xc ? "absent" : strcmp(xc, "staging") == 0 ? "staging"
+			 : strcmp(xc, "production") == 0 ? "production" : "other";
+	logmsg("migration POST from %s: x-context %s", from_db, said);
+	{
+		long pst;
+		json_t *post = json_pack("{s:s, s:s, s:s, s:s}", "to_db_version", api->nm.prefix, "to_tenant",
+					 api->nm.tenant, "from_version", from_db, "x_context", said);
+		json_decref(es_call(&api->es, "POST", "/" POSTS_INDEX "/_doc", post, &pst));
+		json_decref(post);
+	}
 	json_t *plan = build_plan(api, mig, from_tenant, prod);
 	if (!plan) {
 		json_decref(body);
@@ -316,5 +329,16 @@ void api_standin_runs(struct api_ctx *api, struct http_resp *resp)
 			json_array_append_new(runs, json_pack("{s:s, s:s, s:i}", "from_version", from, "context", ctx, "count", 1));
 	}
 	json_decref(res);
-	resp_json(resp, 200, json_pack("{s:o}", "runs", runs));
+	json_t *posts = json_array();
+	q = json_pack("{s:{s:{s:[{s:{s:s}}, {s:{s:s}}]}}, s:i}", "query", "bool", "must", "term", "to_db_version",
+		      api->nm.prefix, "term", "to_tenant", api->nm.tenant, "size", 10000);
+	res = es_call(&api->es, "POST", "/" POSTS_INDEX "/_search", q, &st);
+	json_decref(q);
+	json_array_foreach(json_dotted(res, "hits.hits"), i, hit) {
+		json_t *src = json_object_get(hit, "_source");
+		json_array_append_new(posts, json_pack("{s:O?, s:O?}", "from_version", json_object_get(src, "from_version"),
+						       "x_context", json_object_get(src, "x_context")));
+	}
+	json_decref(res);
+	resp_json(resp, 200, json_pack("{s:o, s:o}", "runs", runs, "posts", posts));
 }

@@ -73,5 +73,7 @@ char *user_index_name(const struct naming *nm);
 char *mysql_table_index(const struct naming *nm, const char *table, int production);
 
 #define RUNS_INDEX ".standin-migration-runs"
+/* each migration POST the api took, with the x-context it was given */
+#define POSTS_INDEX ".standin-migration-posts"
 
 #endif

@@ -21,6 +21,7 @@
 #include "tracardi/version.h"
 #include "upgrade/journal.h"
 #include "upgrade/lock.h"
+#include "upgrade/plan.h"
 #include "upgrade/secrets.h"
 #include "util/fsutil.h"
 #include "util/md5.h"
@@ -129,6 +130,36 @@ static void test_hops(void **state)
     b = V("2.0.0");
     assert_int_equal(release_hops(&a, &b, h, &n, &e), -1);
     assert_non_null(strstr(e.msg, "2.0.0"));
+}
+
+/* A twin of another api is named after blue's compose service, when that is a plain name. */
+static void test_twin_names(void **state)
+{
+    (void)state;
+    struct stack_container c;
+    memset(&c, 0, sizeof(c));
+    char svc[] = "tracardi-api-prod";
+    c.service = svc;
+    char *n = plan_twin_name("st", &c, 0, "0.8.1");
+    assert_string_equal(n, "st-tracardi-api-prod-0.8.1");
+    free(n);
+    char bad[] = "x/../y";
+    c.service = bad;
+    n = plan_twin_name("st", &c, 0, "0.8.1");
+    assert_string_equal(n, "st-tracardi-api-2-0.8.1");
+    free(n);
+    char same[] = "tracardi-api"; /* a scaled api service: never the api's own green name */
+    c.service = same;
+    n = plan_twin_name("st", &c, 1, "0.8.1");
+    assert_string_equal(n, "st-tracardi-api-3-0.8.1");
+    free(n);
+    c.service = NULL;
+    n = plan_twin_name("st", &c, 0, "0.8.1");
+    assert_string_equal(n, "st-tracardi-api-2-0.8.1");
+    free(n);
+    n = plan_twin_key(0);
+    assert_string_equal(n, "api-2");
+    free(n);
 }
 
 static void test_rc_order(void **state)
@@ -476,7 +507,7 @@ static void test_secrets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_md5),         cmocka_unit_test(test_tenants), cmocka_unit_test(test_hops),
+        cmocka_unit_test(test_md5),         cmocka_unit_test(test_tenants), cmocka_unit_test(test_hops), cmocka_unit_test(test_twin_names),
         cmocka_unit_test(test_rc_order),    cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_atomic_write_planted),
         cmocka_unit_test(test_journal),     cmocka_unit_test(test_lock),   cmocka_unit_test(test_secrets),
