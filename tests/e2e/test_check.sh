@@ -118,7 +118,7 @@ tb_check "--current 0.8.0 without asking the host: 0.8.2 goes through 0.8.1" \
 tb_check "up to date at 1.0.0" bash -c "[ $rc = 0 ] && grep -qF 'Up to date: the registry has no release newer than 1.0.0' '$OUT'"
 "$TRACUP" check --registry "$OPEN" --current 0.9.0 >"$OUT" 2>"$ERR"; rc=$?
 tb_check "0.9.0 -> 1.0.0: one hop on the same data, said so" \
-  bash -c "[ $rc = 0 ] && grep -qF 'Newest release: 1.0.0, 1 hop: 0.9.0 -> 1.0.0 (the same db_version: it runs on the running release' '$OUT'"
+  bash -c "[ $rc = 0 ] && grep -qF 'Newest release: 1.0.0, 1 hop: 0.9.0 -> 1.0.0 (the same db_version: it would run on the running release' '$OUT' && grep -qF 'plan wants --share-data' '$OUT'"
 
 TRACUP_REGISTRY=$OPEN "$TRACUP" check --current 0.8.1 --json >"$OUT" 2>"$ERR"; rc=$?
 tb_check "the registry from TRACUP_REGISTRY" jqe '.registry=="'"$OPEN"'" and .newest_release.version=="1.0.0"' "$OUT"
