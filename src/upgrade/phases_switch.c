@@ -117,6 +117,15 @@ static int rebind(struct engine *e, size_t last, const char *key, const struct s
     return rc;
 }
 
+/* The blue container of that id in the stack, or NULL (borrowed). */
+static const struct stack_container *blue_by_id(struct engine *e, const char *id)
+{
+    for (size_t k = 0; id && k < e->u->stack->n; k++)
+        if (strcmp(e->u->stack->c[k].id, id) == 0)
+            return &e->u->stack->c[k];
+    return NULL;
+}
+
 /* Stop blue, give its published ports to green: a short gap, measured. */
 static int switch_ports(struct engine *e, size_t last, const char *ver, struct tu_err *err)
 {
@@ -140,10 +149,7 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
     json_array_foreach(json_object_get(engine_hop(e, last), "containers"), i, c) if (jstr(c, "blue_id"))
         json_array_append(twins, c);
     json_array_foreach(twins, i, c) {
-        const struct stack_container *blue = NULL;
-        for (size_t k = 0; k < e->u->stack->n && !blue; k++)
-            if (strcmp(e->u->stack->c[k].id, jstr(c, "blue_id")) == 0)
-                blue = &e->u->stack->c[k];
+        const struct stack_container *blue = blue_by_id(e, jstr(c, "blue_id"));
         if (!blue) {
             json_decref(twins);
             return tu_err_set(err, TU_ERR_NOT_FOUND, "switch: '%s', the api %s is the twin of, is gone",
@@ -168,10 +174,7 @@ static int switch_ports(struct engine *e, size_t last, const char *ver, struct t
         return -1;
     }
     json_array_foreach(twins, i, c) {
-        const struct stack_container *blue = NULL;
-        for (size_t k = 0; k < e->u->stack->n && !blue; k++)
-            if (strcmp(e->u->stack->c[k].id, jstr(c, "blue_id")) == 0)
-                blue = &e->u->stack->c[k];
+        const struct stack_container *blue = blue_by_id(e, jstr(c, "blue_id"));
         char *tp = blue ? engine_port_url(blue->inspect, 80) : NULL;
         int tok = tp && engine_public_answers(tp, ver, e->o->smoke_timeout_s * 1000L, NULL);
         if (!tok) {
