@@ -1,6 +1,7 @@
 /* lifecycle.c - creating, starting, stopping and removing containers; files and logs. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,55 @@ int docker_put_file(struct docker *d, const char *id, const char *dir, const cha
         tu_err_prefix(err, "uploading '%s/%s' into '%.12s': ", dir, name, id);
     else
         rc = 0;
+    buf_free(&tar);
+    return rc;
+}
+
+int docker_get_file(struct docker *d, const char *id, const char *path, size_t max, char **data, size_t *len,
+                    struct tu_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    char *ep = docker_escape(path);
+    char *url = esc_path("/containers/", id, "/archive?path=");
+    char *full = xasprintf("%s%s", url, ep);
+    free(url);
+    free(ep);
+    struct buf tar;
+    long st = docker_call_bytes(d, "GET", full, &tar, err);
+    free(full);
+    if (st < 0) {
+        /* the daemon's message names the path */
+        tu_err_prefix(err, "reading a file of container '%.12s': ", id);
+        buf_free(&tar);
+        return -1;
+    }
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    int rc = -1;
+    struct archive_entry *en;
+    if (archive_read_open_memory(a, tar.data ? tar.data : "", tar.len) != ARCHIVE_OK ||
+        archive_read_next_header(a, &en) != ARCHIVE_OK) {
+        tu_err_set(err, TU_ERR_PROTOCOL, "reading '%.300s' in '%.12s': the daemon's answer is not a tar", path, id);
+    } else if (archive_entry_filetype(en) != AE_IFREG) {
+        tu_err_set(err, TU_ERR_REFUSED, "'%.300s' in '%.12s' is not a regular file", path, id);
+    } else if (archive_entry_size(en) < 0 || (uint64_t)archive_entry_size(en) > max) {
+        tu_err_set(err, TU_ERR_TOO_BIG, "'%.300s' in '%.12s' is larger than %zu bytes", path, id, max);
+    } else {
+        size_t n = (size_t)archive_entry_size(en);
+        char *b = xmalloc(n + 1);
+        la_ssize_t got = n ? archive_read_data(a, b, n) : 0;
+        if (got != (la_ssize_t)n) {
+            free(b);
+            tu_err_set(err, TU_ERR_PROTOCOL, "reading '%.300s' in '%.12s': the tar ends early", path, id);
+        } else {
+            b[n] = '\0';
+            *data = b;
+            *len = n;
+            rc = 0;
+        }
+    }
+    archive_read_free(a);
     buf_free(&tar);
     return rc;
 }

@@ -43,6 +43,11 @@ int docker_network_connect(struct docker *d, const char *net, const char *id, co
 /* PUT /containers/{id}/archive?path=DIR with one file NAME holding data (a tar made with libarchive). */
 int docker_put_file(struct docker *d, const char *id, const char *dir, const char *name, const void *data,
                     size_t len, int mode, struct tu_err *err);
+/* GET /containers/{id}/archive?path=PATH: the one regular file PATH names, at most
+ * max bytes, NUL-terminated (*data the caller frees). A path that does not exist is
+ * TU_ERR_NOT_FOUND. */
+int docker_get_file(struct docker *d, const char *id, const char *path, size_t max, char **data, size_t *len,
+                    struct tu_err *err);
 /* Runs argv (NULL-terminated) in a running container without a TTY and waits for it:
  * POST /containers/{id}/exec, POST /exec/{eid}/start attached, GET /exec/{eid}/json.
  * Sets *exit_code and *output (stdout and stderr as they came, at most

@@ -63,8 +63,8 @@ static int fail_status(struct tu_err *err, const char *method, const char *path,
 
 /* One call. Returns the parsed JSON answer of a 2xx status (the caller
  * decrefs), or NULL with err set. */
-static json_t *es_call(const struct es_conn *c, const char *method, const char *path, size_t default_cap,
-                       struct tu_err *err)
+static json_t *es_call_body(const struct es_conn *c, const char *method, const char *path, const char *body,
+                            size_t default_cap, struct tu_err *err)
 {
     char *url = xasprintf("%s%s", c->base, path);
     char *auth = auth_header(c);
@@ -73,6 +73,8 @@ static json_t *es_call(const struct es_conn *c, const char *method, const char *
         .method = method,
         .url = url,
         .headers = auth ? headers : NULL,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
         .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : ES_DEFAULT_TIMEOUT_MS,
         .max_body = c->max_body ? c->max_body : default_cap,
         .ca_file = c->ca_file,
@@ -95,6 +97,12 @@ static json_t *es_call(const struct es_conn *c, const char *method, const char *
     secret_free(auth);
     free(url);
     return j;
+}
+
+static json_t *es_call(const struct es_conn *c, const char *method, const char *path, size_t default_cap,
+                       struct tu_err *err)
+{
+    return es_call_body(c, method, path, NULL, default_cap, err);
 }
 
 /* Reads a count Elasticsearch sends as a JSON integer or as a decimal string
@@ -404,4 +412,130 @@ int es_delete_index(const struct es_conn *c, const char *index, struct tu_err *e
     json_decref(j);
     free(path);
     return rc;
+}
+
+int es_reindex_start(const struct es_conn *c, const char *from, const char *to, const char *script, char **task,
+                     struct tu_err *err)
+{
+    *task = NULL;
+    json_t *body = json_pack("{s:{s:s},s:{s:s}}", "source", "index", from, "dest", "index", to);
+    if (!body)
+        return tu_err_set(err, TU_ERR_USAGE, "reindex: index names must be text");
+    if (script && *script)
+        json_object_set_new(body, "script", json_pack("{s:s,s:s}", "lang", "painless", "source", script));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    json_t *j = es_call_body(c, "POST", "/_reindex?wait_for_completion=false", text, ES_BODY_MAX, err);
+    free(text);
+    if (!j) {
+        tu_err_prefix(err, "reindex '%.255s' -> '%.255s': ", from, to);
+        return -1;
+    }
+    const char *t = json_string_value(json_object_get(j, "task"));
+    int rc = 0;
+    /* "node-id:number": anything else is not a task this code can follow. */
+    if (!t || !*t || strlen(t) > 128 || !strchr(t, ':') || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                 "0123456789_-:") != strlen(t))
+        rc = tu_err_set(err, TU_ERR_PROTOCOL, "reindex '%.255s' -> '%.255s': elasticsearch named no task", from, to);
+    else
+        *task = xstrdup(t);
+    json_decref(j);
+    return rc;
+}
+
+int es_task_read(const struct es_conn *c, const char *task, struct es_task *out, struct tu_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!task || strspn(task, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:") != strlen(task) ||
+        strlen(task) > 128)
+        return tu_err_set(err, TU_ERR_USAGE, "'%.128s' is not a task id", task ? task : "");
+    char *path = xasprintf("/_tasks/%s", task);
+    json_t *j = es_call(c, "GET", path, ES_BODY_MAX, err);
+    free(path);
+    if (!j)
+        return -1;
+    out->completed = json_is_true(json_object_get(j, "completed"));
+    json_t *st = json_object_get(json_object_get(j, "task"), "status");
+    int64_t v;
+    if (json_count(json_object_get(st, "total"), &v) == 0)
+        out->total = v;
+    if (json_count(json_object_get(st, "created"), &v) == 0)
+        out->done += v;
+    if (json_count(json_object_get(st, "updated"), &v) == 0)
+        out->done += v;
+    json_t *e = json_object_get(j, "error");
+    json_t *fail = json_object_get(json_object_get(j, "response"), "failures");
+    if (e) {
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        snprintf(out->error, sizeof(out->error), "%.300s", reason ? reason : "the task ended with an error");
+    } else if (json_array_size(fail)) {
+        json_t *f0 = json_array_get(fail, 0);
+        const char *reason = json_string_value(json_object_get(json_object_get(f0, "cause"), "reason"));
+        if (!reason)
+            reason = json_string_value(f0);
+        snprintf(out->error, sizeof(out->error), "%zu document(s) failed%s%.300s", json_array_size(fail),
+                 reason ? ": " : "", reason ? reason : "");
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* "reindex from [src] to [dest][_doc]" (7.x) or "... to [dest]" (8.x): dest into out. */
+static int reindex_dest(const char *desc, char *out, size_t cap)
+{
+    const char *p = desc ? strstr(desc, " to [") : NULL;
+    if (!p || strncmp(desc, "reindex from [", 14) != 0)
+        return -1;
+    p += 5;
+    const char *q = strchr(p, ']');
+    if (!q || q == p || (size_t)(q - p) >= cap)
+        return -1;
+    memcpy(out, p, (size_t)(q - p));
+    out[q - p] = '\0';
+    return 0;
+}
+
+int es_reindex_tasks(const struct es_conn *c, struct es_copy **out, size_t *n, struct tu_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    json_t *j = es_call(c, "GET", "/_tasks?actions=*reindex&detailed=true", ES_BODY_MAX, err);
+    if (!j)
+        return -1;
+    size_t cap = 0;
+    const char *node;
+    json_t *nv;
+    json_object_foreach(json_object_get(j, "nodes"), node, nv) {
+        const char *tid;
+        json_t *t;
+        json_object_foreach(json_object_get(nv, "tasks"), tid, t) {
+            struct es_copy c1;
+            memset(&c1, 0, sizeof(c1));
+            if (strlen(tid) >= sizeof(c1.task) ||
+                reindex_dest(json_string_value(json_object_get(t, "description")), c1.dest, sizeof(c1.dest)) < 0)
+                continue; /* not a reindex this code can read: left alone */
+            snprintf(c1.task, sizeof(c1.task), "%s", tid);
+            if (*n == cap) {
+                if (cap >= 10000)
+                    break;
+                cap = cap ? cap * 2 : 8;
+                *out = xrealloc(*out, cap * sizeof(**out));
+            }
+            (*out)[(*n)++] = c1;
+        }
+    }
+    json_decref(j);
+    return 0;
+}
+
+int es_task_cancel(const struct es_conn *c, const char *task, struct tu_err *err)
+{
+    if (!task || !*task || strlen(task) > 128 ||
+        strspn(task, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:") != strlen(task))
+        return tu_err_set(err, TU_ERR_USAGE, "'%.128s' is not a task id", task ? task : "");
+    char *path = xasprintf("/_tasks/%s/_cancel", task);
+    json_t *j = es_call_body(c, "POST", path, NULL, ES_BODY_MAX, err);
+    free(path);
+    json_decref(j);
+    return j ? 0 : -1;
 }

@@ -104,4 +104,31 @@ int es_count_or_absent(const struct es_conn *c, const char *index, int64_t *out,
  * A missing index is TU_ERR_NOT_FOUND. */
 int es_delete_index(const struct es_conn *c, const char *index, struct tu_err *err);
 
+/* POST /_reindex?wait_for_completion=false copying index `from` into `to`, with a
+ * painless script when script is not NULL or empty. *task (the caller frees) is
+ * the task to follow with es_task_read. */
+int es_reindex_start(const struct es_conn *c, const char *from, const char *to, const char *script, char **task,
+                     struct tu_err *err);
+
+struct es_task {
+    int completed;
+    int64_t total, done;   /* documents: to copy, created + updated so far */
+    char error[400];       /* why it failed (the task's error or its first failure), or "" */
+};
+/* GET /_tasks/{task}. A task Elasticsearch no longer knows (it restarted) is
+ * TU_ERR_NOT_FOUND. */
+int es_task_read(const struct es_conn *c, const char *task, struct es_task *out, struct tu_err *err);
+
+/* A reindex Elasticsearch runs now: its task id and the index it writes into. */
+struct es_copy {
+    char task[129];
+    char dest[256];
+};
+/* GET /_tasks?actions=*reindex&detailed=true: the running reindex tasks (*out the
+ * caller frees; NULL when none). Tasks whose description names no destination are
+ * left out. */
+int es_reindex_tasks(const struct es_conn *c, struct es_copy **out, size_t *n, struct tu_err *err);
+/* POST /_tasks/{task}/_cancel. A task that ended meanwhile is TU_ERR_NOT_FOUND. */
+int es_task_cancel(const struct es_conn *c, const char *task, struct tu_err *err);
+
 #endif
