@@ -432,9 +432,13 @@ enum up_outcome upgrade_start(struct upctx *u, const struct up_opts *o, FILE *ou
                                               ph->hop.to_info->migrate_path, "intermediate", ph->hop.intermediate,
                                               "images", imgs, "containers", "migration"));
     }
+    /* 0.8.0's api names no db_version (tests/standins/README.md, facts 24): its release's */
+    const char *blue_db = jstr(u->blue_details, "db_version");
+    if (!blue_db && e.plan.nhops)
+        blue_db = e.plan.hops[0].hop.from_info->db_version;
     json_t *doc = json_pack("{s:s,s:s,s:s,s:{s:s,s:s?,s:s},s:s,s:s,s:o,s:O,s:o,s:b,s:b}", "id", id, "stack",
                             u->stack->name, "prefix", u->prefix, "from", "version", u->blue_v.text, "db_version",
-                            jstr(u->blue_details, "db_version"), "name", e.plan.tenant_from, "to", e.plan.target.text,
+                            blue_db, "name", e.plan.tenant_from, "to", e.plan.target.text,
                             "switch", sw, "hops", hops, "plan", e.plan.doc, "blue", blue_record(u, edge_conf),
                             "switched", 0, "blue_stopped", 0);
     if (o->blue_standby)

@@ -158,7 +158,11 @@ static int finalize_plan(struct upctx *u, const struct fin_opts *o, json_t *doc,
         *plan = NULL;
         return -1;
     }
-    json_t *group = indices_find(groups, jstr(from, "db_version"), jstr(from, "name"));
+    /* a journal of an older tracup may lack 0.8.0's db_version: its first hop names it */
+    const char *from_db = jstr(from, "db_version");
+    if (!from_db)
+        from_db = jstr(json_array_get(json_object_get(doc, "hops"), 0), "from_db_version");
+    json_t *group = indices_find(groups, from_db, jstr(from, "name"));
     if (group)
         json_object_set(*plan, "indices", group);
     if (json_is_true(json_object_get(doc, "shared_data")))
@@ -169,7 +173,7 @@ static int finalize_plan(struct upctx *u, const struct fin_opts *o, json_t *doc,
     if (o->delete_indices && json_is_true(json_object_get(doc, "shared_data"))) {
         snprintf(why, sizeof(why), "Tracardi %s runs on %s's indices (both use db_version %s): there are no old "
                                    "indices to delete; finalize without --delete-old-indices",
-                 jstr(doc, "to"), jstr(from, "version"), jstr(from, "db_version"));
+                 jstr(doc, "to"), jstr(from, "version"), from_db ? from_db : "?");
         refusal = why;
     } else if (group && o->delete_indices) {
         refusal = indices_guard(group, REL_ROLLBACK | REL_CONTAINERS, why, sizeof(why));

@@ -183,8 +183,8 @@ json_t *indices_find(json_t *doc, const char *db_version, const char *tenant)
     size_t i;
     json_t *g;
     json_array_foreach(json_object_get(doc, "groups"), i, g) {
-        if (json_is_true(json_object_get(g, "tracardi")) && strcmp(jstr(g, "db_version"), db_version) == 0 &&
-            strcmp(jstr(g, "tenant"), tenant) == 0)
+        if (db_version && tenant && json_is_true(json_object_get(g, "tracardi")) && jstr(g, "db_version") &&
+            jstr(g, "tenant") && strcmp(jstr(g, "db_version"), db_version) == 0 && strcmp(jstr(g, "tenant"), tenant) == 0)
             return g;
     }
     return NULL;
@@ -300,8 +300,11 @@ static void journal_refs(struct refs *r, json_t *doc)
     int ended = strcmp(st, "done") == 0 || strcmp(st, "finalizing") == 0;
     int switched = ended || json_is_true(json_object_get(doc, "switched"));
     json_t *from = json_object_get(doc, "from");
-    ref_add(r, jstr(from, "db_version"), jstr(from, "name"), switched ? REL_ROLLBACK : REL_LIVE, NULL);
     json_t *hops = json_object_get(doc, "hops");
+    /* an older journal of a 0.8.0 blue has no db_version there: its first hop names it */
+    const char *from_db = jstr(from, "db_version") ? jstr(from, "db_version")
+                                                   : jstr(json_array_get(hops, 0), "from_db_version");
+    ref_add(r, from_db, jstr(from, "name"), switched ? REL_ROLLBACK : REL_LIVE, NULL);
     size_t i;
     json_t *h;
     json_array_foreach(hops, i, h) {
