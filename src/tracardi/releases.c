@@ -8,10 +8,13 @@
 
 /* In migration order; each row is one db_version. Sources: tests/standins/README.md, facts. */
 static const struct release_info chain[] = {
-    {"0.8.0", "0.8.0", "080", 0, 1, "/migration", 0, 0},
-    {"0.8.1", "08x", "08x", 0, 1, "/migration", 0, 1},
-    {"0.8.2", "0820", "0820", 0, 1, "/migration", 0, 0},
-    {"0.9.0", "09x", "09x", 1, 1, "/migration/elasticsearch", 1, 0},
+    {"0.8.0", "0.8.0", "080", 0, 1, "/migration", 0, 0, NULL},
+    {"0.8.1", "08x", "08x", 0, 1, "/migration", 0, 1, NULL},
+    /* tracardi-api 0.8.2.1 docker.Dockerfile: tiangolo/uvicorn-gunicorn-fastapi:python3.10, tracardi
+     * installed by pip; tracardi 0.8.2.1 process_engine/migration/migration_manager.py names the file. */
+    {"0.8.2", "0820", "0820", 0, 1, "/migration", 0, 0,
+     "/usr/local/lib/python3.10/site-packages/tracardi/process_engine/migration/schemas/08x_to_082x.json"},
+    {"0.9.0", "09x", "09x", 1, 1, "/migration/elasticsearch", 1, 0, NULL},
 };
 #define CHAIN_N (sizeof(chain) / sizeof(chain[0]))
 

@@ -22,6 +22,11 @@ struct release_info {
     /* The plan takes each entry's own production flag and ignores the request's context
      * (0.8.1): one POST copies staging and production, a second one copies both again. */
     int plan_ignores_context;
+    /* The plan lists no partition of the old release (0.8.2: _get_partitioned_indices
+     * writes its pattern in an f-string, so `{4}` and `{1,2}` are lost and nothing
+     * matches). tracup copies those families itself, as this file of the new api's
+     * image says (the migration schemas of the release), or NULL. */
+    const char *plan_schema_file;
 };
 
 #define MAX_HOPS 8

@@ -225,7 +225,7 @@ static int wait_tasks_in(struct engine *e, size_t hop, struct tapi *a, const str
         json_t *list = json_object_get(json_object_get(tasks, "grouped"), "Tasks");
         size_t i, mine = 0, done = 0;
         double frac = 0;
-        int orch_done = 0, orch_seen = 0, rc = 0;
+        int orch_done = 0, orch_seen = 0, orchs = 0, rc = 0;
         json_t *t, *pending = json_array();
         char orch_st[16] = "PENDING";
         /* 0.8.x: the job POST answered is the orchestrator, even before its document exists. */
@@ -252,6 +252,12 @@ static int wait_tasks_in(struct engine *e, size_t hop, struct tapi *a, const str
                     strcmp(ost, "finished") != 0)
                     continue; /* not a 0.9 row's status: copied, not this migration's */
                 orch_seen = 1;
+                /* 0.9: a second orchestrator of this POST is huey running the job again because
+                 * the first attempt raised (facts 35); its copies start over */
+                if (rows_model && ++orchs == 2)
+                    rc = tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): Tracardi's migration job failed and huey "
+                                    "started it again (a second 'Migration plan orchestrator'); see the update "
+                                    "worker's log", ctx);
                 if (rows_model) {
                     orch_done |= ost && strcmp(ost, "finished") == 0;
                 } else if (!job) {

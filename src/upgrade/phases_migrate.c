@@ -6,6 +6,7 @@
 #include "elastic/indexname.h"
 #include "tracardi/api.h"
 #include "tracardi/releases.h"
+#include "upgrade/migrate_own.h"
 #include "upgrade/migrate_tasks.h"
 #include "upgrade/phases.h"
 #include <stdlib.h>
@@ -67,35 +68,6 @@ int engine_wait_es(struct engine *e, const char *phase, const char *before, stru
     }
 }
 
-/* The key under which a schema's documents are counted in the new release: the
- * alias of a partitioned family (partitions may be merged), else the index. */
-static char *count_key(const char *to_index, int multi, const char *worker)
-{
-    struct tindex t;
-    int family = multi || (worker && strcmp(worker, "reindex_to_one_index") == 0);
-    if (!family || tindex_parse(to_index, &t) < 0)
-        return xstrdup(to_index);
-    const char *pfx = t.prefix_kind == 'p' ? "prod-" : "";
-    if (strcmp(t.db_version, "09x") == 0)
-        return xasprintf("%s%s.%s.%s", pfx, t.db_version, t.tenant, t.name);
-    return xasprintf("%s%s.%s", pfx, t.tenant, t.name);
-}
-
-/* A count the verification will rest on: an index that does not exist holds
- * nothing; any other failure is an error, never a zero. */
-static int count_strict(const struct es_conn *es, const char *index, json_t *into, struct tu_err *err)
-{
-    if (json_object_get(into, index))
-        return 0;
-    int64_t n;
-    if (es_count_or_absent(es, index, &n, err) < 0) {
-        tu_err_prefix(err, "migrate: counting '%.255s' before the copy: ", index);
-        return -1;
-    }
-    json_object_set_new(into, index, json_integer(n));
-    return 0;
-}
-
 /* Reads both contexts' plans and records, before anything is posted, what the
  * copy starts from: every source's count and what every target holds already.
  * Both contexts are planned first because one context's migration may write
@@ -144,10 +116,12 @@ static int migrate_plan(struct engine *e, size_t hop, struct tapi *a, const stru
                 json_object_set_new(tables, from, json_string(to + 6 + strspn(to + 6, " ")));
                 continue; /* copied into MySQL: verified by its task */
             }
-            char *key = count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
+            char *key = migrate_count_key(to, json_is_true(json_object_get(ci, "multi")), jstr(s, "worker"));
             json_array_append_new(checks, json_pack("{s:s,s:s}", "from", from, "key", key));
             /* What the new release holds before any copy (install wrote its admin, say). */
-            if (count_strict(es, from, before, err) < 0 || count_strict(es, key, baseline, err) < 0)
+            if (!json_object_get(mig, "to_sample"))
+                json_object_set_new(mig, "to_sample", json_string(to));
+            if (migrate_count_strict(es, from, before, err) < 0 || migrate_count_strict(es, key, baseline, err) < 0)
                 rc = -1;
             free(key);
             if (rc < 0)
@@ -171,6 +145,8 @@ static int migrate_plan(struct engine *e, size_t hop, struct tapi *a, const stru
                                                          (json_int_t)0, "covered_by", "staging"));
     }
     free(path);
+    if (rc == 0)
+        rc = migrate_own_plan(e, hop, es, mig, checks, before, baseline, err);
     if (rc < 0) {
         json_decref(checks);
         json_decref(before);
@@ -414,6 +390,9 @@ int phase_migrate(struct engine *e, size_t hop, struct tu_err *err)
             goto out;
         rc = -1;
     }
+    if ((rc = migrate_own_copy(e, hop, &es, deadline, err)) != 0)
+        goto out;
+    rc = -1;
     if (verify_counts(e, hop, &es, err) < 0)
         goto out;
     rc = engine_save(e, err);
@@ -449,6 +428,58 @@ int engine_release_indices(struct engine *e, const char *db, const char *tenant,
     return rc;
 }
 
+/* Copies Elasticsearch still runs into a release's indices (a migration job that outlived
+ * its worker: huey's retry of a 0.9 plan, the _reindex task of a 0.8.x job) are cancelled
+ * and waited for, so that no copy recreates an index after it is deleted. A cluster that
+ * will not list its tasks is said and the delete goes on. */
+static int stop_copies_into(struct engine *e, const struct es_conn *es, const char *db, const char *tenant,
+                            const char *phase, struct tu_err *err)
+{
+    long until = time_mono_ms() + 30000;
+    size_t stopped = 0;
+    json_t *asked = json_object();
+    int rc = 0;
+    for (;;) {
+        struct es_copy *c = NULL;
+        size_t n = 0, mine = 0;
+        struct tu_err le;
+        tu_err_clear(&le);
+        if (es_reindex_tasks(es, &c, &n, &le) < 0) {
+            engine_say(e, phase, "warning: cannot list the copies Elasticsearch runs (%s): one still writing into "
+                       "%s.%s.* would create its index again", le.msg, db, tenant);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct tindex t;
+            if (tindex_parse_loose(c[i].dest, &t) < 0 || strcmp(t.db_version, db) != 0 || strcmp(t.tenant, tenant) != 0)
+                continue;
+            mine++;
+            if (json_object_get(asked, c[i].task))
+                continue;
+            struct tu_err ce;
+            tu_err_clear(&ce);
+            if (es_task_cancel(es, c[i].task, &ce) < 0 && ce.kind != TU_ERR_NOT_FOUND)
+                engine_say(e, phase, "warning: cancelling the copy %s into '%s': %s", c[i].task, c[i].dest, ce.msg);
+            json_object_set_new(asked, c[i].task, json_true());
+            stopped++;
+        }
+        free(c);
+        if (!mine)
+            break;
+        if (time_mono_ms() > until) {
+            rc = tu_err_set(err, TU_ERR_TIMEOUT, "%zu copies into %s.%s.* still run 30 s after they were cancelled",
+                            mine, db, tenant);
+            break;
+        }
+        time_sleep_ms(500);
+    }
+    if (stopped)
+        engine_say(e, phase, "stopped %zu cop%s Elasticsearch still ran into %s.%s.* (a migration job that outlived "
+                   "its worker)", stopped, stopped == 1 ? "y" : "ies", db, tenant);
+    json_decref(asked);
+    return rc;
+}
+
 int engine_delete_release_indices(struct engine *e, const char *db, const char *tenant, const char *phase,
                                   const char *why, struct tu_err *err)
 {
@@ -461,12 +492,15 @@ int engine_delete_release_indices(struct engine *e, const char *db, const char *
          strcmp(jstr(h0, "from_tenant"), tenant) == 0))
         return tu_err_set(err, TU_ERR_REFUSED, "the indices %s.%s.* are %s's own: they are never deleted here", db,
                           tenant, jstr(from, "version") ? jstr(from, "version") : "the old release");
+    struct es_conn es;
+    if (engine_es_open(e, &es, err) < 0)
+        return -1;
+    /* first the copies still writing into them, then the list: nothing comes back */
     json_t *names = NULL;
     int64_t docs = 0;
-    if (engine_release_indices(e, db, tenant, &names, &docs, err) < 0)
-        return -1;
-    struct es_conn es;
-    int rc = engine_es_open(e, &es, err);
+    int rc = stop_copies_into(e, &es, db, tenant, phase, err);
+    if (rc == 0)
+        rc = engine_release_indices(e, db, tenant, &names, &docs, err);
     size_t i;
     json_t *v;
     json_array_foreach(names, i, v) {
@@ -476,8 +510,7 @@ int engine_delete_release_indices(struct engine *e, const char *db, const char *
     if (rc == 0)
         engine_say(e, phase, "deleted the %zu indices %s (%s.%s.*, %lld documents, all copies)",
                    json_array_size(names), why, db, tenant, (long long)docs);
-    if (rc == 0 || es.base)
-        es_conn_free(&es);
+    es_conn_free(&es);
     json_decref(names);
     return rc;
 }

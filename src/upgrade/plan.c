@@ -509,6 +509,10 @@ static json_t *hop_json(struct upctx *u, const struct plan_opts *o, struct plan_
                                              "header", c ? "x-context: production" : "x-context: staging", "runs_in",
                                              h->to_info->migration_in_worker ? "the update worker" : "the api"));
     json_object_set_new(hj, "migration", mig);
+    if (h->to_info->plan_schema_file)
+        json_object_set_new(hj, "own_copy", json_pack("{s:s,s:s}", "schemas", h->to_info->plan_schema_file, "why",
+                                                      "the release's plan matches no partition of the old release "
+                                                      "(events, profiles, sessions, logs)"));
     return hj;
 }
 
@@ -784,6 +788,10 @@ void plan_print(FILE *f, const struct plan *p)
         json_array_foreach(json_object_get(h, "migration"), k, v)
             fprintf(f, "  migrate  %-10s POST %s from %s, %s (runs in %s)\n", js(v, "context"), js(v, "call"),
                     js(v, "from_version"), js(v, "header"), js(v, "runs_in"));
+        json_t *own = json_object_get(h, "own_copy");
+        if (own)
+            fprintf(f, "  copy     partitions: %s; tracup copies them itself after the migration, as %s in the new "
+                       "api's image says\n", js(own, "why"), js(own, "schemas"));
         json_t *sh = json_object_get(d, "shared_data");
         if (json_is_true(json_object_get(d, "downgrade")))
             fprintf(f, "  downgrade: %s runs on the indices it left behind; nothing is installed, migrated or "
