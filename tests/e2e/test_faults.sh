@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: every fault release of the test bed (unhealthy, crash, migration-fail,
-# migration-short) makes `tracup upgrade` fail and roll back on its own (exit 4), while
+# migration-short, no-schemas) makes `tracup upgrade` fail and roll back on its own (exit 4), while
 # a bounded load on the public endpoint sees no failed request; afterwards the old
 # release serves, its documents are exactly as before, the new release's containers
 # and indices are gone, and a retry is possible.
@@ -19,7 +19,7 @@ tb_cleanup_add "rm -rf '$WORK'"
 REG=$TB_REGISTRY
 export TRACUP_ADMIN_EMAIL=$TB_ADMIN_EMAIL
 export TRACUP_ADMIN_PASSWORD=green-secret-1
-FAULTS=${TB_FAULT_LIST:-unhealthy crash migration-fail migration-short}
+FAULTS=${TB_FAULT_LIST:-unhealthy crash migration-fail migration-short no-schemas}
 SEED_DOCS=5
 
 jqe() { tb_jqe "$@"; }
@@ -55,6 +55,9 @@ fault_pattern() {
     crash) echo 'restart|exit' ;;
     migration-fail) echo "task 'Migration of .*' ended FAILURE" ;;
     migration-short) echo 'documents are missing' ;;
+    # 0.8.2's plan leaves every partition out (tests/standins/README.md, facts 34) and
+    # this api image holds no schema file to copy them by: stop before copying anything.
+    no-schemas) echo "leaves out [0-9]+ partitions of the old release holding [0-9]+ documents.*could not read the release's schemas.*08x_to_082x.json" ;;
   esac
 }
 

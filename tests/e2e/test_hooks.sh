@@ -13,7 +13,8 @@
 #   4. a pre-rollback hook that hangs is killed within its timeout and stops the rollback;
 #      without it the rollback runs, and post-rollback is told it rolled back;
 #   5. an upgrade whose migration fails rolls back on its own although a pre-rollback hook
-#      says no (an automatic rollback is for safety), and the post hooks hear of it.
+#      says no (an automatic rollback is for safety), and the post hooks hear of it; a
+#      copy still writing into the failed release's indices is stopped before they go.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -200,6 +201,17 @@ tb_check "post-rollback was told: rolled_back, blue 0.8.1 serves again" \
 ###########################################################################
 echo "--- 5. an automatic rollback is not vetoed"
 hook "$HOOKS/pre-rollback.d/20-no" 'echo "no rollbacks today"; exit 3'
+# A copy that outlives the migration's worker (huey's retry of a 0.9 plan, a 0.8.x job's
+# own _reindex task): started as the rollback begins, it writes into 0.8.2's indices for
+# about 15 s (300 batches of one document). The rollback must stop it before it deletes
+# them, or the copy creates the index again.
+STRAGGLER_SRC=tbe2e-straggler-src
+for i in $(seq 1 300); do printf '{"index":{"_index":"%s"}}\n{"n":%d}\n' "$STRAGGLER_SRC" "$i"; done >"$WORK/straggler.ndjson"
+curl -s --max-time 30 -X POST "$TB_ELASTIC_URL/_bulk?refresh=true" -H 'content-type: application/x-ndjson' \
+  --data-binary @"$WORK/straggler.ndjson" | jq -e '.errors == false' >/dev/null || tb_die "could not seed the straggler's source"
+tb_cleanup_add "curl -s -X DELETE '$TB_ELASTIC_URL/$STRAGGLER_SRC' >/dev/null"
+hook "$HOOKS/pre-rollback.d/15-straggler" "curl -s --max-time 5 -X POST '$TB_ELASTIC_URL/_reindex?wait_for_completion=false' \
+  -H 'content-type: application/json' -d '{\"source\":{\"index\":\"$STRAGGLER_SRC\",\"size\":1},\"dest\":{\"index\":\"0820.ffe49.tracardi-flow\"}}' >'$LOG/straggler'"
 : >"$LOG/order"
 t0=$SECONDS
 "$TRACUP" upgrade --to 0.8.2 --registry "$TB_REGISTRY/faulty/migration-fail" --from-registry "$TB_REGISTRY" \
@@ -215,6 +227,12 @@ tb_check "pre-rollback saw the phase that failed (migrate:0.8.2)" [ "$(env_of pr
 tb_check "post-rollback and post-upgrade were told: rolled_back" \
   [ "$(env_of post-rollback TRACUP_RESULT) $(env_of post-upgrade TRACUP_RESULT)" = "rolled_back rolled_back" ]
 tb_check "blue 0.8.1 serves, no green container is left" bash -c "[ '$(version_at "$API")' = 0.8.1 ] && [ -z '$(greens)' ]"
+tb_check "the copy started at pre-rollback ran ($(cat "$LOG/straggler" 2>/dev/null))" jqe '.task | test(":")' "$LOG/straggler"
+tb_check "the rollback stopped the copy still writing into 0.8.2's indices before deleting them" \
+  grep -q "stopped 1 copy Elasticsearch still ran into 0820.ffe49.\* (a migration job that outlived its worker)" "$WORK/up5.out"
+sleep 16  # past the copy's own end: nothing writes into 0820.ffe49 any more
+tb_check "no index of 0.8.2 comes back after the rollback" \
+  bash -c "[ \"\$(curl -s --max-time 10 '$TB_ELASTIC_URL/_cat/indices?format=json' | jq '[.[] | select(.index | test(\"^(prod-|static-)?0820\\\\.ffe49\\\\.\"))] | length')\" = 0 ]"
 
 tb_check "no secret in the journal, the history or the output" \
   bash -c "! grep -rqaF -- '$TRACUP_ADMIN_PASSWORD' '$TRACUP_STATE_DIR' '$WORK'/up*.* '$OUT' '$ERR'"

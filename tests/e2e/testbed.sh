@@ -436,6 +436,8 @@ standin_image() {   # REPO TAG MODE PORT VERSION [FAULT]
     local changes=("$PATH_ENV" "ENV STANDIN_VERSION=$version" "ENV STANDIN_BOOT_DELAY=3"
         "LABEL tracup.testbed=1" "WORKDIR /" "EXPOSE $port" "CMD [\"tracup-standin\",\"$mode\"]")
     [ -n "$fault" ] && changes+=("ENV STANDIN_FAULT=$fault")
+    # Where pip installs tracardi in the real api image (tracardi-api docker.Dockerfile: python3.10)
+    [ "$mode" = api ] && changes+=("ENV STANDIN_SCHEMA_DIR=/usr/local/lib/python3.10/site-packages/tracardi/process_engine/migration/schemas")
     # A patch tag is an image of its own (its own digest), running its release's library.
     [ "$tag" != "$version" ] && changes+=("LABEL tracup.testbed.tag=$tag")
     image "$repo" "$tag" standin "${changes[@]}"
@@ -493,6 +495,19 @@ build_images() {
     standin_image faulty/migration-bad-record/tracardi/tracardi-gui 0.9.0 gui 80 0.9.0
     standin_image faulty/migration-bad-record/tracardi/apm 0.9.0 apm 80 0.9.0
     standin_image faulty/migration-bad-record/tracardi/update-worker 0.9.0 worker 80 0.9.0 migration-bad-record
+
+    # 0.9.0 whose profile copy (asynchronous) fails: huey runs the plan again (facts 35).
+    standin_image faulty/migration-fail/tracardi/tracardi-api 0.9.0 api 80 0.9.0
+    standin_image faulty/migration-fail/tracardi/tracardi-gui 0.9.0 gui 80 0.9.0
+    standin_image faulty/migration-fail/tracardi/apm 0.9.0 apm 80 0.9.0
+    standin_image faulty/migration-fail/tracardi/update-worker 0.9.0 worker 80 0.9.0 migration-fail
+
+    # 0.8.2 whose api image holds no migration schema file: tracup cannot copy the partitions
+    # 0.8.2's plan leaves out (facts 34) and must stop before copying anything.
+    standin_image faulty/no-schemas/tracardi/tracardi-api 0.8.2 api 80 0.8.2 no-schemas
+    standin_image faulty/no-schemas/tracardi/tracardi-gui 0.8.2 gui 80 0.8.2
+    standin_image faulty/no-schemas/tracardi/update-worker 0.8.2 worker 80 0.8.2
+    case " $APM_VERSIONS " in *" 0.8.2 "*) standin_image faulty/no-schemas/tracardi/apm 0.8.2 apm 80 0.8.2 ;; esac
 
     image library/elasticsearch 7.13.2 standin "$PATH_ENV" \
         "ENV STANDIN_DATA=/usr/share/elasticsearch/data" "ENV STANDIN_BOOT_DELAY=3" \

@@ -661,6 +661,11 @@ int api_main(void)
 	api.upgrades = json_array();
 	logmsg("tracardi-api %s (db %s, tenant %s, elastic %s)", api.rel->version, api.rel->db_version,
 	       api.nm.tenant, api.es.base);
+	/* the release's schema files; the test bed's api images point STANDIN_SCHEMA_DIR where pip
+	 * puts tracardi in the real image (facts 34) */
+	const char *schema_dir = getenv("STANDIN_SCHEMA_DIR");
+	if (schema_dir && *schema_dir == '/' && (!api.fault || strcmp(api.fault, "no-schemas") != 0))
+		release_write_schemas(api.rel, schema_dir);
 	if (api.rel->v09 && wait_for_mysql() < 0)
 		return 1;
 	struct http_server_opts o = {

@@ -673,6 +673,10 @@ static void es_handle(const struct http_req *req, struct http_resp *resp, void *
 			es_reindex(es, req, resp);
 		else if (strcmp(a, "_tasks") == 0 && n == 2 && get)
 			es_task_get(es, req, resp, seg[1]);
+		else if (strcmp(a, "_tasks") == 0 && n == 1 && get)
+			es_tasks_list(es, req, resp);
+		else if (strcmp(a, "_tasks") == 0 && n == 3 && post && strcmp(seg[2], "_cancel") == 0)
+			es_task_cancel(es, req, resp, seg[1]);
 		else if (strcmp(a, "_index_template") == 0 && (n == 2 || (n == 1 && get)))
 			index_template(es, req, resp, n == 2 ? seg[1] : NULL);
 		else if ((strcmp(a, "_search") == 0 || strcmp(a, "_count") == 0) && (get || post))

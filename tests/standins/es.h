@@ -18,6 +18,8 @@ void es_doc_route(struct es_ctx *es, const struct http_req *req, struct http_res
 void es_search(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *expr, int count_only);
 void es_bulk(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *default_index);
 void es_reindex(struct es_ctx *es, const struct http_req *req, struct http_resp *resp);
+void es_tasks_list(struct es_ctx *es, const struct http_req *req, struct http_resp *resp);
+void es_task_cancel(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *task_id);
 void es_task_get(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *task_id);
 
 /* Sends an error body built by es_error (released). */

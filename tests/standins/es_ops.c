@@ -423,10 +423,15 @@ static void *reindex_thread(void *arg)
 	int failed = 0;
 	while (!failed && !g_stop) {
 		pthread_mutex_lock(&st->lock);
-		failed = reindex_batch(job, job->task->status, &pos) < 0;
+		int cancelled = job->task->cancelled;
+		if (!cancelled)
+			failed = reindex_batch(job, job->task->status, &pos) < 0;
 		int done = pos >= json_array_size(job->docs);
-		if (done || failed) {
+		if (done || failed || cancelled) {
 			job->task->response = reindex_response(job, job->task->status);
+			/* a cancelled reindex ends with what it copied and says why (ES BulkByScrollResponse) */
+			if (cancelled)
+				json_object_set_new(job->task->response, "canceled", json_string("by user request"));
 			job->task->completed = 1;
 			es_store_save(st);
 			pthread_mutex_unlock(&st->lock);
@@ -545,33 +550,94 @@ void es_reindex(struct es_ctx *es, const struct http_req *req, struct http_resp 
 	json_decref(body);
 }
 
-void es_task_get(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *task_id)
+/* The task a "node:number" id names, or NULL; a malformed id is answered 400 here (*sent). */
+static struct es_task *task_by_id(struct es_ctx *es, struct http_resp *resp, const char *task_id, int *sent)
 {
 	const char *colon = strrchr(task_id, ':');
 	long num;
-	char reason[400];
-	(void)req;
+	*sent = 0;
 	if (!colon || parse_long(colon + 1, &num) < 0) {
+		char reason[400];
 		snprintf(reason, sizeof reason, "malformed task id %s", task_id);
 		es_send_error(resp, es_error(400, "illegal_argument_exception", reason, NULL));
-		return;
+		*sent = 1;
+		return NULL;
 	}
 	struct es_task *t = es->st.tasks;
 	while (t && t->num != num)
 		t = t->next;
-	if (!t || strncmp(task_id, es->st.node_id, (size_t)(colon - task_id)) != 0) {
-		snprintf(reason, sizeof reason, "task [%s] isn't running and hasn't stored its results", task_id);
-		es_send_error(resp, es_error(404, "resource_not_found_exception", reason, NULL));
+	return t && strncmp(task_id, es->st.node_id, (size_t)(colon - task_id)) == 0 ? t : NULL;
+}
+
+static json_t *task_json(struct es_ctx *es, const struct es_task *t);
+
+void es_task_get(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *task_id)
+{
+	int sent;
+	(void)req;
+	struct es_task *t = task_by_id(es, resp, task_id, &sent);
+	if (!t) {
+		if (!sent) {
+			char reason[400];
+			snprintf(reason, sizeof reason, "task [%s] isn't running and hasn't stored its results", task_id);
+			es_send_error(resp, es_error(404, "resource_not_found_exception", reason, NULL));
+		}
 		return;
 	}
-	json_t *task = json_pack("{s:s, s:I, s:s, s:s, s:O, s:s, s:I, s:I, s:b, s:b, s:{}}", "node", es->st.node_id,
-				 "id", (json_int_t)t->num, "type", "transport", "action", "indices:data/write/reindex",
-				 "status", t->status, "description", t->description,
-				 "start_time_in_millis", (json_int_t)t->start_ms,
-				 "running_time_in_nanos", (json_int_t)((now_ms() - t->start_ms) * 1000000LL),
-				 "cancellable", 1, "cancelled", 0, "headers");
-	json_t *out = json_pack("{s:b, s:o}", "completed", t->completed, "task", task);
+	json_t *out = json_pack("{s:b, s:o}", "completed", t->completed, "task", task_json(es, t));
 	if (t->completed && t->response)
 		json_object_set(out, "response", t->response);
 	resp_json(resp, 200, out);
+}
+
+static json_t *task_json(struct es_ctx *es, const struct es_task *t)
+{
+	return json_pack("{s:s, s:I, s:s, s:s, s:O, s:s, s:I, s:I, s:b, s:b, s:{}}", "node", es->st.node_id, "id",
+			 (json_int_t)t->num, "type", "transport", "action", "indices:data/write/reindex", "status",
+			 t->status, "description", t->description, "start_time_in_millis", (json_int_t)t->start_ms,
+			 "running_time_in_nanos", (json_int_t)((now_ms() - t->start_ms) * 1000000LL), "cancellable", 1,
+			 "cancelled", t->cancelled, "headers");
+}
+
+/* GET /_tasks[?actions=*reindex&detailed=true]: the tasks still running, by node (the
+ * stand-in only runs reindex tasks, so any actions filter naming reindex keeps them all). */
+void es_tasks_list(struct es_ctx *es, const struct http_req *req, struct http_resp *resp)
+{
+	char *actions = http_query(req, "actions");
+	int keep = !actions || strstr(actions, "reindex") != NULL || strcmp(actions, "*") == 0;
+	free(actions);
+	json_t *tasks = json_object();
+	for (struct es_task *t = es->st.tasks; keep && t; t = t->next) {
+		if (t->completed)
+			continue;
+		char tid[64];
+		snprintf(tid, sizeof tid, "%s:%ld", es->st.node_id, t->num);
+		json_object_set_new(tasks, tid, task_json(es, t));
+	}
+	json_t *node = json_pack("{s:s, s:o}", "name", es->st.node_name, "tasks", tasks);
+	json_t *nodes = json_object();
+	json_object_set_new(nodes, es->st.node_id, node);
+	resp_json(resp, 200, json_pack("{s:o}", "nodes", nodes));
+}
+
+/* POST /_tasks/{id}/_cancel */
+void es_task_cancel(struct es_ctx *es, const struct http_req *req, struct http_resp *resp, const char *task_id)
+{
+	int sent;
+	(void)req;
+	struct es_task *t = task_by_id(es, resp, task_id, &sent);
+	if (!t || t->completed) {
+		if (!sent) {
+			char reason[400];
+			snprintf(reason, sizeof reason, "task [%s] is not running", task_id);
+			es_send_error(resp, es_error(404, "resource_not_found_exception", reason, NULL));
+		}
+		return;
+	}
+	t->cancelled = 1;
+	json_t *tasks = json_object();
+	json_object_set_new(tasks, task_id, task_json(es, t));
+	json_t *nodes = json_object();
+	json_object_set_new(nodes, es->st.node_id, json_pack("{s:s, s:o}", "name", es->st.node_name, "tasks", tasks));
+	resp_json(resp, 200, json_pack("{s:o}", "nodes", nodes));
 }

@@ -24,6 +24,7 @@ struct es_index {
 struct es_task {
 	long num;
 	int completed;
+	int cancelled;      /* POST _tasks/{id}/_cancel: the copy stops after its current batch */
 	long long start_ms;
 	char description[512];
 	json_t *status;     /* reindex status counters */

@@ -19,6 +19,7 @@ struct plan_entry {
 	const char *worker;      /* "reindex", "reindex_to_one_index" or "copy_to_mysql" */
 	const char *param;       /* partitioning for reindex_to_one_index, table for copy_to_mysql */
 	int is_static;           /* the source is a static- index (0.9's plan: "static": true) */
+	int sync;                /* "asynchronous": false (0.9's log, session, event, entity reindexes) */
 };
 
 struct migration_def {
@@ -26,6 +27,8 @@ struct migration_def {
 	const struct plan_entry *entries;
 	size_t n;
 	int production_copy;               /* the plan lists every entry again with production set */
+	const char *file;                  /* the release's schema file ("08x_to_082x"), or NULL */
+	int partitions_unmatched;          /* the plan matches no partition (0.8.2: facts 34) */
 };
 
 struct release {
@@ -71,6 +74,10 @@ char *task_index_name(const struct naming *nm, int production);
 char *user_index_name(const struct naming *nm);
 /* Hidden index standing in for a MySQL table of 0.9+. */
 char *mysql_table_index(const struct naming *nm, const char *table, int production);
+
+/* Writes the schema files of the release's migrations that name one into dir (the
+ * stand-in's own rendering of its plan tables: ids, copy_index, worker, params). */
+void release_write_schemas(const struct release *rel, const char *dir);
 
 #define RUNS_INDEX ".standin-migration-runs"
 /* each migration POST the api took, with the x-context it was given */

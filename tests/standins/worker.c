@@ -344,7 +344,30 @@ static void run_schema(struct run *run, const struct naming *nm, json_t *schema,
 	free(to);
 }
 
+/* The schema migration-fail breaks: on 0.9 the plan's asynchronous reindex (the profile
+ * copy: an async copy that raises), elsewhere the one half-way. */
+static size_t failing_schema(const struct run *run, json_t *schemas)
+{
+	size_t n = json_array_size(schemas);
+	for (size_t i = 0; run->v09 && i < n; i++) {
+		json_t *s = json_array_get(schemas, i);
+		const char *w = json_string_value(json_object_get(s, "worker"));
+		if (w && strcmp(w, "reindex") == 0 && json_is_true(json_object_get(s, "asynchronous")))
+			return i;
+	}
+	return n / 2;
+}
+
+static void migration_attempt(const struct naming *nm, json_t *job, const char *fault, struct redis *celery,
+			      int attempt);
+
 void migration_run(const struct naming *nm, json_t *job, const char *fault, struct redis *celery)
+{
+	migration_attempt(nm, job, fault, celery, 1);
+}
+
+static void migration_attempt(const struct naming *nm, json_t *job, const char *fault, struct redis *celery,
+			      int attempt)
 {
 	struct run run;
 	memset(&run, 0, sizeof run);
@@ -388,12 +411,29 @@ void migration_run(const struct naming *nm, json_t *job, const char *fault, stru
 		set_celery(&run, orch_id, "PROGRESS", (long)i + 1, (long)n);
 	}
 	set_celery(&run, orch_id, "SUCCESS", 0, 0);
+	size_t broken = failing_schema(&run, schemas);
+	int raised = 0;
 	for (size_t i = 0; i < n && !g_stop; i++) {
-		/* migration-fail: one schema half-way fails; the others still run, as separate jobs do */
-		run_schema(&run, nm, json_array_get(schemas, i), ids[i], prod, run_no, fail && i == n / 2, shorten,
-			   bad_record);
+		/* migration-fail: one schema fails; the others still run, as separate jobs do */
+		json_t *schema = json_array_get(schemas, i);
+		run_schema(&run, nm, schema, ids[i], prod, run_no, fail && i == broken, shorten, bad_record);
+		/* 0.9 (worker.py migrate_data): a sync copy that raises is logged and the loop goes on;
+		 * an async one raises out of asyncio.gather at the end */
+		if (fail && i == broken && run.v09 && json_is_true(json_object_get(schema, "asynchronous")))
+			raised = 1;
 		/* 0.9: progress is int(done / total): 0 until the last schema, then 1 */
 		set_row(&run, orch, "running", (double)((i + 1) / n), NULL);
+	}
+	if (raised) {
+		/* gather raised: task_finish never runs, the orchestrator stays running, and huey runs the
+		 * whole job once more (@queue.task(retries=1) run_migration_job) */
+		json_decref(orch);
+		free(ids);
+		logmsg("migration %s: an asynchronous copy raised (attempt %d)%s", run.job_id, attempt,
+		       attempt == 1 ? "; huey retries the job once" : "");
+		if (attempt == 1 && !g_stop)
+			migration_attempt(nm, job, fault, celery, 2);
+		return;
 	}
 	set_row(&run, orch, "finished", 100.0, NULL);
 	json_decref(orch);
