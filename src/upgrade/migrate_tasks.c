@@ -254,10 +254,8 @@ static int wait_tasks_in(struct engine *e, size_t hop, struct tapi *a, const str
                 orch_seen = 1;
                 /* 0.9: a second orchestrator of this POST is huey running the job again because
                  * the first attempt raised (facts 35); its copies start over */
-                if (rows_model && ++orchs == 2)
-                    rc = tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): Tracardi's migration job failed and huey "
-                                    "started it again (a second 'Migration plan orchestrator'); see the update "
-                                    "worker's log", ctx);
+                if (rows_model)
+                    orchs++; /* said after the rows: a failed row names what failed */
                 if (rows_model) {
                     orch_done |= ost && strcmp(ost, "finished") == 0;
                 } else if (!job) {
@@ -317,6 +315,11 @@ static int wait_tasks_in(struct engine *e, size_t hop, struct tapi *a, const str
             }
         }
         json_decref(tasks);
+        /* 0.9: a second orchestrator of this POST is huey running the job again because the
+         * first attempt raised (facts 35); its copies start over */
+        if (rc == 0 && orchs > 1)
+            rc = tu_err_set(err, TU_ERR_REFUSED, "migrate (%s): Tracardi's migration job failed and huey started it "
+                            "again (a second 'Migration plan orchestrator'); see the update worker's log", ctx);
         if (rc < 0) {
             if (err->kind == TU_ERR_HTTP || err->kind == TU_ERR_NOT_FOUND)
                 tu_err_prefix(err, "migrate (%s): ", ctx);
