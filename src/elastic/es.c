@@ -539,3 +539,39 @@ int es_task_cancel(const struct es_conn *c, const char *task, struct tu_err *err
     json_decref(j);
     return j ? 0 : -1;
 }
+
+int es_alias_indices(const struct es_conn *c, const char *alias, json_t **out, struct tu_err *err)
+{
+    *out = NULL;
+    char *seg = alias && !strpbrk(alias, "*?,") ? index_segment(alias) : NULL;
+    if (!seg)
+        return tu_err_set(err, TU_ERR_USAGE, "'%.255s' is not one alias name", alias ? alias : "");
+    char *path = xasprintf("/_alias/%s", seg);
+    free(seg);
+    struct tu_err ae;
+    tu_err_clear(&ae);
+    json_t *j = es_call(c, "GET", path, ES_BODY_MAX, &ae);
+    free(path);
+    json_t *res = json_object();
+    if (!j) {
+        /* 404 {"error":"alias [x] missing","status":404}: no index carries it */
+        if (ae.kind == TU_ERR_NOT_FOUND) {
+            *out = res;
+            return 0;
+        }
+        json_decref(res);
+        if (err)
+            *err = ae;
+        return -1;
+    }
+    const char *index;
+    json_t *v;
+    json_object_foreach(j, index, v) {
+        json_t *a = json_object_get(json_object_get(v, "aliases"), alias);
+        if (a)
+            json_object_set_new(res, index, json_boolean(json_is_true(json_object_get(a, "is_write_index"))));
+    }
+    json_decref(j);
+    *out = res;
+    return 0;
+}

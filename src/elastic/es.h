@@ -2,6 +2,7 @@
 #ifndef TRACUP_ES_H
 #define TRACUP_ES_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,5 +131,9 @@ struct es_copy {
 int es_reindex_tasks(const struct es_conn *c, struct es_copy **out, size_t *n, struct tu_err *err);
 /* POST /_tasks/{task}/_cancel. A task that ended meanwhile is TU_ERR_NOT_FOUND. */
 int es_task_cancel(const struct es_conn *c, const char *task, struct tu_err *err);
+
+/* GET /_alias/{alias}: *out maps each index carrying it to whether it is the alias's
+ * write index (the caller's; empty when no index carries it). */
+int es_alias_indices(const struct es_conn *c, const char *alias, json_t **out, struct tu_err *err);
 
 #endif

@@ -197,6 +197,99 @@ static char *own_target(const struct tindex *from, json_t *entry, const char *to
     return to;
 }
 
+/* A plan row that copies into a single index the new release partitions (tracardi-entity
+ * and tracardi-console-log into 0.8.2: facts 37): its target matches none of the family's
+ * templates, so it gets no alias and the release never reads it. Such rows are copied on
+ * from that target into the family's write partition, and counted by alias. */
+static int plan_rehome(struct engine *e, size_t hop, const struct es_conn *es, json_t *checks, json_t *before,
+                       json_t *baseline, json_t *rows, struct tu_err *err)
+{
+    json_t *seen = json_object();
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(checks, i, c) {
+        const char *from = jstr(c, "from");
+        struct tindex t;
+        if (!jstr(c, "key") || !from || tindex_parse_loose(jstr(c, "key"), &t) < 0 || t.partition[0] ||
+            strcmp(t.db_version, jstr(engine_hop(e, hop), "to_db_version")) != 0)
+            continue; /* not a single index of the new release */
+        char key[256];
+        snprintf(key, sizeof(key), "%s", jstr(c, "key")); /* the check's key is replaced below */
+        char *alias = migrate_count_key(key, 1, NULL);
+        if (strcmp(alias, key) == 0) {
+            /* 0.9 names the alias as the index ({db}.{tenant}.{name}): a copy into that name
+             * writes through the alias into its write index, where the release reads */
+            free(alias);
+            continue;
+        }
+        json_t *known = json_object_get(seen, key);
+        if (!known) {
+            json_t *carriers = NULL;
+            if (es_alias_indices(es, alias, &carriers, err) < 0) {
+                tu_err_prefix(err, "migrate: reading the alias '%s': ", alias);
+                free(alias);
+                rc = -1;
+                break;
+            }
+            /* the family is partitioned when every index carrying its alias is key-<partition> */
+            size_t n = json_object_size(carriers), parts = 0, writers = 0;
+            const char *index, *write = NULL, *only = NULL;
+            json_t *w;
+            size_t kl = strlen(key);
+            json_object_foreach(carriers, index, w) {
+                if (strncmp(index, key, kl) == 0 && index[kl] == '-')
+                    parts++, only = index;
+                if (json_is_true(w))
+                    writers++, write = index;
+            }
+            const char *into = writers == 1 ? write : n == 1 ? only : NULL;
+            if (!n || parts != n) {
+                known = json_null(); /* a plain index, read as itself */
+            } else if (!into) {
+                rc = tu_err_set(err, TU_ERR_REFUSED, "migrate: Tracardi's plan copies '%s' into '%s', which its "
+                                "release does not read (it reads %s's %zu partitions), and tracup cannot tell "
+                                "which partition it writes", from, key, alias, n);
+                free(alias);
+                json_decref(carriers);
+                break;
+            } else {
+                known = json_string(into);
+            }
+            json_object_set_new(seen, key, known);
+            json_decref(carriers);
+            if (json_is_string(known)) {
+                engine_say(e, "migrate", "Tracardi's plan copies into '%s', which %s does not read (it reads the "
+                           "partitions of '%s'): tracup copies it on into '%s'", key, jstr(engine_hop(e, hop), "to"),
+                           alias, json_string_value(known));
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:n,s:I,s:b}", "from", key, "to",
+                                                      json_string_value(known), "worker", "rehome", "script",
+                                                      "docs", (json_int_t)0, "done", 0));
+            }
+        }
+        if (json_is_string(known)) {
+            /* counted where the release reads it */
+            json_object_set_new(c, "key", json_string(alias));
+            if (migrate_count_strict(es, alias, baseline, err) < 0) {
+                free(alias);
+                rc = -1;
+                break;
+            }
+            for (size_t k = 0; k < json_array_size(rows); k++) {
+                json_t *r = json_array_get(rows, k);
+                if (strcmp(jstr(r, "from"), key) != 0)
+                    continue;
+                json_object_set_new(r, "docs", json_integer(json_integer_value(json_object_get(r, "docs")) +
+                                                            json_integer_value(json_object_get(before, from))));
+                break;
+            }
+        }
+        free(alias);
+    }
+    json_decref(seen);
+    return rc;
+}
+
 int migrate_own_plan(struct engine *e, size_t hop, const struct es_conn *es, json_t *mig, json_t *checks,
                      json_t *before, json_t *baseline, struct tu_err *err)
 {
@@ -284,18 +377,23 @@ int migrate_own_plan(struct engine *e, size_t hop, const struct es_conn *es, jso
             }
         }
     }
-    if (rc == 0 && json_array_size(rows)) {
+    size_t own_parts = json_array_size(rows);
+    if (rc == 0)
+        rc = plan_rehome(e, hop, es, checks, before, baseline, rows, err);
+    if (rc == 0 && own_parts) {
         int64_t docs = 0;
         size_t i;
         json_t *r;
-        json_array_foreach(rows, i, r) docs += json_integer_value(json_object_get(r, "docs"));
+        json_array_foreach(rows, i, r) if (i < own_parts) docs += json_integer_value(json_object_get(r, "docs"));
         const char *file = strrchr(ti->plan_schema_file, '/');
         engine_say(e, "migrate", "Tracardi %s's plan leaves out every partition of the old release; tracup copies "
                    "the %zu it holds (%lld documents) itself after Tracardi's migration, as the release's own "
-                   "schemas (%s) say", jstr(hj, "to"), json_array_size(rows), (long long)docs,
+                   "schemas (%s) say", jstr(hj, "to"), own_parts, (long long)docs,
                    file ? file + 1 : ti->plan_schema_file);
-        json_object_set_new(mig, "own", json_pack("{s:s,s:O}", "schemas", ti->plan_schema_file, "rows", rows));
     }
+    if (rc == 0 && json_array_size(rows))
+        json_object_set_new(mig, "own", json_pack("{s:s?,s:O}", "schemas", ti ? ti->plan_schema_file : NULL, "rows",
+                                                  rows));
     json_object_update(others, parts);
     if (rc == 0 && json_object_size(others)) {
         char *line = names_line(others);
@@ -324,6 +422,12 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
         }
         const char *from = jstr(r, "from"), *to = jstr(r, "to");
         const char *task = jstr(r, "task");
+        if (json_integer_value(json_object_get(r, "docs")) == 0) {
+            /* the old release held nothing there: Tracardi's copy made no index to copy on */
+            json_object_set_new(r, "done", json_true());
+            done++;
+            continue;
+        }
         long said = time_mono_ms();
         for (;;) {
             if (!task) {
@@ -382,6 +486,6 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
         done++;
     }
     if (json_array_size(rows))
-        engine_say(e, "migrate", "tracup copied the %zu partitions Tracardi's plan left out", done);
+        engine_say(e, "migrate", "tracup made the %zu copies Tracardi's plan left out", done);
     return 0;
 }
