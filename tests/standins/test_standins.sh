@@ -213,6 +213,7 @@ check "seed staging profiles" false "$(seed 01506.tracardi-profile 5)"
 check "seed staging flows" false "$(seed 01506.tracardi-flow 2)"
 check "seed production events" false "$(seed prod-01506.tracardi-event 4)"
 check "seed production flows" false "$(seed prod-01506.tracardi-flow 3)"
+check "seed staging entities" false "$(seed 01506.tracardi-entity 2)"
 count() { curl -s "$ES/$1/_count" | jq -r .count; }
 check "alias count over the partition" 7 "$(count 01506.tracardi-event)"
 
@@ -297,6 +298,9 @@ check "the task list is newest first" true \
 # no partition is in the plan, so no event or profile is copied (facts 34)
 check "0.8.2's migration copies no staging event or profile" "0 0" "$(count ffe49.tracardi-event) $(count ffe49.tracardi-profile)"
 check "staging flows copied exactly" 2 "$(count ffe49.tracardi-flow)"
+# facts 37: the entity row copies into a single index 0.8.2 partitions: no template, no alias
+check "entities land in 0820.ffe49.tracardi-entity, which carries no alias, so 0.8.2 reads none" "2 {} 0" \
+	"$(count 0820.ffe49.tracardi-entity) $(curl -s "$ES/0820.ffe49.tracardi-entity/_alias" | jq -c '.["0820.ffe49.tracardi-entity"].aliases') $(count ffe49.tracardi-entity)"
 check "production untouched by the staging run" 0 "$(count prod-ffe49.tracardi-flow)"
 check "plan warns after a run" true "$(curl -s "${AUTH82[@]}" "$A2/migration/08x?from_tenant_name=01506" | jq -r .warn)"
 
@@ -423,8 +427,8 @@ check "GET /import/task/{id}/status reads the row on 0.9" "finished yes" \
 check "0.8.x task documents (status PROGRESS) do not convert into 0.9's task table" "finished yes 0" \
 	"$(jq -r '[.grouped.Tasks[] | select(.name | test("tracardi-task\" to mysql"))][0] | "\(.status) \(if .message then "yes" else "no" end)"' $T/tasks9.json) $(jq '[.grouped.Tasks[] | select(.status == "PROGRESS")] | length' $T/tasks9.json)"
 check "an unknown 0.9 task is none" none "$(curl -s "${AUTH9[@]}" "$A9U/import/task/nope/status" | jq -r .status)"
-check "0.9's plan marks the log, session and event copies synchronous, the profile copy not" \
-	"false:0820.ffe49.tracardi-event false:0820.ffe49.tracardi-log false:0820.ffe49.tracardi-session true:0820.ffe49.tracardi-profile" \
+check "0.9's plan marks the log, session, event and entity copies synchronous, the profile copy not" \
+	"false:0820.ffe49.tracardi-entity false:0820.ffe49.tracardi-event false:0820.ffe49.tracardi-log false:0820.ffe49.tracardi-session true:0820.ffe49.tracardi-profile" \
 	"$(jq -r '[.schemas[] | select(.worker == "reindex") | "\(.asynchronous):\(.copy_index.from_index | sub("-[0-9]{4}-.*$"; ""))"] | unique | sort_by(startswith("true")) | join(" ")' $T/plan9.json)"
 # An asynchronous copy that raises leaves the orchestrator running and huey runs the whole
 # plan once more (tracardi 0.9.0-dev worker/worker.py: asyncio.gather, @queue.task(retries=1)).
