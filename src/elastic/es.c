@@ -465,9 +465,13 @@ int es_task_read(const struct es_conn *c, const char *task, struct es_task *out,
         out->done += v;
     json_t *e = json_object_get(j, "error");
     json_t *fail = json_object_get(json_object_get(j, "response"), "failures");
+    const char *canceled = json_string_value(json_object_get(json_object_get(j, "response"), "canceled"));
     if (e) {
         const char *reason = json_string_value(json_object_get(e, "reason"));
         snprintf(out->error, sizeof(out->error), "%.300s", reason ? reason : "the task ended with an error");
+    } else if (canceled) {
+        snprintf(out->error, sizeof(out->error), "cancelled (%.200s) after %lld of %lld documents", canceled,
+                 (long long)out->done, (long long)out->total);
     } else if (json_array_size(fail)) {
         json_t *f0 = json_array_get(fail, 0);
         const char *reason = json_string_value(json_object_get(json_object_get(f0, "cause"), "reason"));
@@ -483,7 +487,10 @@ int es_task_read(const struct es_conn *c, const char *task, struct es_task *out,
 /* "reindex from [src] to [dest][_doc]" (7.x) or "... to [dest]" (8.x): dest into out. */
 static int reindex_dest(const char *desc, char *out, size_t cap)
 {
-    const char *p = desc ? strstr(desc, " to [") : NULL;
+    /* the destination comes last: a remote source's text may hold " to [" too */
+    const char *p = NULL;
+    for (const char *q = desc ? strstr(desc, " to [") : NULL; q; q = strstr(q + 1, " to ["))
+        p = q;
     if (!p || strncmp(desc, "reindex from [", 14) != 0)
         return -1;
     p += 5;
@@ -494,6 +501,8 @@ static int reindex_dest(const char *desc, char *out, size_t cap)
     out[q - p] = '\0';
     return 0;
 }
+
+#define ES_TASKS_MAX 8192
 
 int es_reindex_tasks(const struct es_conn *c, struct es_copy **out, size_t *n, struct tu_err *err)
 {
@@ -516,8 +525,14 @@ int es_reindex_tasks(const struct es_conn *c, struct es_copy **out, size_t *n, s
                 continue; /* not a reindex this code can read: left alone */
             snprintf(c1.task, sizeof(c1.task), "%s", tid);
             if (*n == cap) {
-                if (cap >= 10000)
-                    break;
+                if (cap >= ES_TASKS_MAX) {
+                    free(*out);
+                    *out = NULL;
+                    *n = 0;
+                    json_decref(j);
+                    return tu_err_set(err, TU_ERR_TOO_BIG, "elasticsearch runs more than %d reindex tasks",
+                                      ES_TASKS_MAX);
+                }
                 cap = cap ? cap * 2 : 8;
                 *out = xrealloc(*out, cap * sizeof(**out));
             }

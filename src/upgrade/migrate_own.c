@@ -20,6 +20,7 @@
 #define NAMES_SAID 6
 #define TASK_POLL_MS 1000
 #define TASK_SAY_MS 15000
+#define COPY_STARTS_MAX 3
 
 /* The only replace pattern of the known schema files (0.8.2.1 08x_to_082x.json): the
  * trailing "YYYY-M" of a monthly partition. Another one is not guessed at. */
@@ -109,6 +110,25 @@ static int monthly(const char *p)
         return 0;
     size_t d = strspn(p + 5, "0123456789");
     return d >= 1 && p[5 + d] == '\0';
+}
+
+/* When a partition was written: year * 100 + its last month (monthly M, quarter 3N, year 12). */
+static long partition_when(const char *name)
+{
+    struct tindex t;
+    if (tindex_parse_loose(name, &t) < 0 || strlen(t.partition) < 6)
+        return 0;
+    long year = strtol(t.partition, NULL, 10);
+    const char *rest = t.partition + 5;
+    long month = rest[0] == 'q' ? 3 * strtol(rest + 1, NULL, 10) : strcmp(rest, "year") == 0 ? 12 : strtol(rest, NULL, 10);
+    return year * 100 + month;
+}
+
+static int by_when(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    long wx = partition_when(x), wy = partition_when(y);
+    return wx != wy ? (wx < wy ? -1 : 1) : strcmp(x, y);
 }
 
 /* The release's own schemas (its migration file in the new api's image): family -> entry. */
@@ -244,6 +264,9 @@ static int plan_rehome(struct engine *e, size_t hop, const struct es_conn *es, j
                     writers++, write = index;
             }
             const char *into = writers == 1 ? write : n == 1 ? only : NULL;
+            struct tindex ti_into;
+            if (into && tindex_parse_loose(into, &ti_into) < 0)
+                into = NULL; /* not an index name of Tracardi's: not one to write into (nor to print) */
             if (!n || parts != n) {
                 known = json_null(); /* a plain index, read as itself */
             } else if (!into) {
@@ -345,10 +368,18 @@ int migrate_own_plan(struct engine *e, size_t hop, const struct es_conn *es, jso
         } else {
             char to_prefix[16];
             release_db_prefix(tr.db_version, to_prefix, sizeof(to_prefix));
-            const char *name;
-            json_t *v;
-            void *tmp;
-            json_object_foreach_safe(parts, tmp, name, v) {
+            /* oldest first: where partitions merge into one index, a document kept in several
+             * months ends as its newest copy */
+            size_t np = json_object_size(parts), k = 0;
+            const char **order = xcalloc(np ? np : 1, sizeof(*order));
+            const char *pname;
+            json_t *pv;
+            json_object_foreach(parts, pname, pv) order[k++] = pname;
+            qsort(order, np, sizeof(*order), by_when);
+            for (k = 0; k < np; k++) {
+                char name[256];
+                snprintf(name, sizeof(name), "%s", order[k]);
+                json_t *v = json_object_get(parts, name);
                 struct tindex t;
                 tindex_parse_pinned(name, from_tenant, &t);
                 json_t *entry = json_object_get(families, t.name);
@@ -375,6 +406,7 @@ int migrate_own_plan(struct engine *e, size_t hop, const struct es_conn *es, jso
                     break;
                 json_object_del(parts, name);
             }
+            free(order);
         }
     }
     size_t own_parts = json_array_size(rows);
@@ -429,8 +461,12 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
             continue;
         }
         long said = time_mono_ms();
+        int starts = 0;
         for (;;) {
             if (!task) {
+                if (++starts > COPY_STARTS_MAX)
+                    return tu_err_set(err, TU_ERR_REFUSED, "migrate: Elasticsearch lost tracup's copy of '%s' %d "
+                                      "times (it keeps no result of the task)", from, COPY_STARTS_MAX);
                 char *t = NULL;
                 if (es_reindex_start(es, from, to, jstr(r, "script"), &t, err) < 0) {
                     tu_err_prefix(err, "migrate: ");
@@ -457,13 +493,26 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
                 engine_say(e, "migrate", "the copy of '%s' is no longer known to Elasticsearch: copying again", from);
                 task = NULL;
                 json_object_del(r, "task");
+                if (engine_save(e, err) < 0)
+                    return -1;
+                if (tu_interrupted())
+                    return PHASE_INTERRUPTED;
+                if (time_mono_ms() > deadline)
+                    return tu_err_set(err, TU_ERR_TIMEOUT, "migrate: tracup's copy of '%s' did not end within the "
+                                      "migration's time", from);
+                time_sleep_ms(TASK_POLL_MS);
                 continue;
             }
             if (st.completed) {
                 if (st.error[0]) {
                     tu_text_clean(st.error, sizeof(st.error));
-                    return tu_err_set(err, TU_ERR_REFUSED, "migrate: tracup's copy of '%s' into '%s' failed: %s",
-                                      from, to, st.error);
+                    tu_err_set(err, TU_ERR_REFUSED, "migrate: tracup's copy of '%s' into '%s' failed: %s", from, to,
+                               st.error);
+                    /* a resume copies again rather than read the same failure */
+                    json_object_del(r, "task");
+                    struct tu_err se;
+                    engine_save(e, &se);
+                    return -1;
                 }
                 break;
             }

@@ -458,8 +458,10 @@ static int stop_copies_into(struct engine *e, const struct es_conn *es, const ch
                 continue;
             struct tu_err ce;
             tu_err_clear(&ce);
-            if (es_task_cancel(es, c[i].task, &ce) < 0 && ce.kind != TU_ERR_NOT_FOUND)
+            if (es_task_cancel(es, c[i].task, &ce) < 0 && ce.kind != TU_ERR_NOT_FOUND) {
+                tu_text_clean(c[i].task, sizeof(c[i].task)); /* Elasticsearch's text */
                 engine_say(e, phase, "warning: cancelling the copy %s into '%s': %s", c[i].task, c[i].dest, ce.msg);
+            }
             json_object_set_new(asked, c[i].task, json_true());
             stopped++;
         }
@@ -495,7 +497,8 @@ int engine_delete_release_indices(struct engine *e, const char *db, const char *
     struct es_conn es;
     if (engine_es_open(e, &es, err) < 0)
         return -1;
-    /* first the copies still writing into them, then the list: nothing comes back */
+    /* first the copies still writing into them, then the list: no copy tracup saw running
+     * creates an index again after the delete */
     json_t *names = NULL;
     int64_t docs = 0;
     int rc = stop_copies_into(e, &es, db, tenant, phase, err);
