@@ -282,9 +282,6 @@ static int plan_rehome(struct engine *e, size_t hop, const struct es_conn *es, j
             json_object_set_new(seen, key, known);
             json_decref(carriers);
             if (json_is_string(known)) {
-                engine_say(e, "migrate", "Tracardi's plan copies into '%s', which %s does not read (it reads the "
-                           "partitions of '%s'): tracup copies it on into '%s'", key, jstr(engine_hop(e, hop), "to"),
-                           alias, json_string_value(known));
                 json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:n,s:I,s:b}", "from", key, "to",
                                                       json_string_value(known), "worker", "rehome", "script",
                                                       "docs", (json_int_t)0, "done", 0));
@@ -310,6 +307,17 @@ static int plan_rehome(struct engine *e, size_t hop, const struct es_conn *es, j
         free(alias);
     }
     json_decref(seen);
+    /* said for what there is to copy on: a row whose source held nothing is no news */
+    for (size_t k = 0; rc == 0 && k < json_array_size(rows); k++) {
+        json_t *r = json_array_get(rows, k);
+        if (strcmp(jstr(r, "worker"), "rehome") == 0 && json_integer_value(json_object_get(r, "docs")) > 0) {
+            char *alias = migrate_count_key(jstr(r, "from"), 1, NULL);
+            engine_say(e, "migrate", "Tracardi's plan copies into '%s', which %s does not read (it reads the "
+                       "partitions of '%s'): tracup copies it on into '%s'", jstr(r, "from"),
+                       jstr(engine_hop(e, hop), "to"), alias, jstr(r, "to"));
+            free(alias);
+        }
+    }
     return rc;
 }
 
@@ -449,7 +457,7 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
     json_t *r;
     json_array_foreach(rows, i, r) {
         if (json_is_true(json_object_get(r, "done"))) {
-            done++;
+            done += json_integer_value(json_object_get(r, "docs")) > 0;
             continue;
         }
         const char *from = jstr(r, "from"), *to = jstr(r, "to");
@@ -457,7 +465,6 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
         if (json_integer_value(json_object_get(r, "docs")) == 0) {
             /* the old release held nothing there: Tracardi's copy made no index to copy on */
             json_object_set_new(r, "done", json_true());
-            done++;
             continue;
         }
         long said = time_mono_ms();
@@ -534,7 +541,7 @@ int migrate_own_copy(struct engine *e, size_t hop, const struct es_conn *es, lon
             return -1;
         done++;
     }
-    if (json_array_size(rows))
-        engine_say(e, "migrate", "tracup made the %zu copies Tracardi's plan left out", done);
+    if (done)
+        engine_say(e, "migrate", "tracup made the %zu cop%s Tracardi's plan left out", done, done == 1 ? "y" : "ies");
     return 0;
 }
