@@ -233,14 +233,20 @@ tb_check "blue's api is gone" test -z "$(docker ps -aq --filter "label=com.docke
 tb_check "0.9.0 still answers" [ "$(version_at "$API_URL")" = 0.9.0 ]
 tb_compose_down "$P82"
 
+# faulty_09_upgrade FAULT: a seeded 0.8.2.1 stack with a MySQL, upgraded to 0.9.0 from the
+# fault registry's images (blue's from the test bed's own); sets rc.
+faulty_09_upgrade() {
+  stack_up "$P82B" tracardi-0.8.2.1.yml || tb_die "the 0.8.2.1 stack did not come up"
+  tb_seed_blue "$P82B" 0.8.2 3 || tb_die "could not seed the 0.8.2.1 stack"
+  docker run -d --name "$P82B-mysql" --network "${P82B}_default" --network-alias mysql \
+    --label "com.docker.compose.project=$P82B" "$TB_MYSQL_IMAGE" >/dev/null || tb_die "no MySQL container"
+  timeout 300 "$TRACUP" upgrade --stack "$P82B" --to 0.9.0 --registry "$TB_REGISTRY/faulty/$1" \
+    --from-registry "$TB_REGISTRY" \
+    --switch ports --mysql-host mysql --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+}
+
 echo "--- 3b. 0.8.2.1 -> 0.9.0 whose copy into MySQL loses a record"
-stack_up "$P82B" tracardi-0.8.2.1.yml || tb_die "the 0.8.2.1 stack did not come up"
-tb_seed_blue "$P82B" 0.8.2 3 || tb_die "could not seed the 0.8.2.1 stack"
-docker run -d --name "$P82B-mysql" --network "${P82B}_default" --network-alias mysql \
-  --label "com.docker.compose.project=$P82B" "$TB_MYSQL_IMAGE" >/dev/null || tb_die "no MySQL container"
-timeout 300 "$TRACUP" upgrade --stack "$P82B" --to 0.9.0 --registry "$TB_REGISTRY/faulty/migration-bad-record" \
-  --from-registry "$TB_REGISTRY" \
-  --switch ports --mysql-host mysql --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+faulty_09_upgrade migration-bad-record
 tb_check "a copy that finished with a record error fails the migration (rolled back, exit 4)" [ $rc = 4 ]
 tb_check "…naming the task and Tracardi's last error" \
   grep -qE "task 'Migration of .*' finished, but Tracardi could not copy at least one record \(the last error: 1 validation error" "$ERR"
@@ -248,13 +254,7 @@ tb_check "0.8.2.1 still answers" [ "$(version_at "$API_URL")" = 0.8.2 ]
 tb_compose_down "$P82B"
 
 echo "--- 3d. 0.8.2.1 -> 0.9.0 whose asynchronous profile copy fails (huey runs the plan again)"
-stack_up "$P82B" tracardi-0.8.2.1.yml || tb_die "the 0.8.2.1 stack did not come up"
-tb_seed_blue "$P82B" 0.8.2 3 || tb_die "could not seed the 0.8.2.1 stack"
-docker run -d --name "$P82B-mysql" --network "${P82B}_default" --network-alias mysql \
-  --label "com.docker.compose.project=$P82B" "$TB_MYSQL_IMAGE" >/dev/null || tb_die "no MySQL container"
-timeout 300 "$TRACUP" upgrade --stack "$P82B" --to 0.9.0 --registry "$TB_REGISTRY/faulty/migration-fail" \
-  --from-registry "$TB_REGISTRY" \
-  --switch ports --mysql-host mysql --observe 3 --smoke-timeout 60 --yes >"$OUT" 2>"$ERR"; rc=$?
+faulty_09_upgrade migration-fail
 # tracup names the failed row, or (when the task list already holds only huey's second
 # attempt) the second orchestrator
 tb_check "a failed profile copy fails the migration (rolled back, exit 4), naming the task or huey's re-run" \
